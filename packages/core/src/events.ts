@@ -1,0 +1,24 @@
+/**
+ * Telemetry. Events never carry a cookie value, a session id or a secret: only reasons, key ids
+ * and cookie names, so they can go to logs as they are.
+ */
+export type SessionEvent =
+  | { type: 'invalid'; reason: InvalidReason; cookie: string }
+  | { type: 'unknown-key'; keyId: string; cookie: string }
+  | { type: 'expired'; reason: 'idle' | 'absolute'; cookie: string }
+  | { type: 'revoked'; cookie: string }
+  | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
+  | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list'; error: unknown }
+  | { type: 'conflict'; retries: number }
+
+export type InvalidReason =
+  /** Over the size limit, or not of the Fe26.2 shape: rejected before any crypto. */
+  | 'malformed'
+  /** Integrity check failed: tampered, another secret, or a non-canonical encoding. */
+  | 'bad-seal'
+  /** The seal carries no expiry, or one beyond the configured lifetime. */
+  | 'bad-expiry'
+  /** A valid seal whose payload is not a session of this library (shape, version, cookie name). */
+  | 'bad-payload'
+  /** The cookie refers to a server session that does not exist (any more). */
+  | 'not-found'

@@ -1,0 +1,41 @@
+/** What a server-side store keeps for one session. Times are epoch milliseconds. */
+export interface StoredSession {
+  /** The session's data, as plain JSON. */
+  data: Record<string, unknown>
+  /** When the session was created (ms). The absolute timeout counts from here. */
+  createdAt: number
+  /** Last time the session was written or refreshed (ms). The idle timeout counts from here. */
+  refreshedAt: number
+  /** Incremented by the store on every successful `set`; used for version-checked saves. */
+  version: number
+  /** The user this session is bound to, for the per-user index ("log out everywhere"). */
+  user?: string
+}
+
+export interface StoreSetOptions {
+  /** Seconds until the store itself may forget the record (the session's remaining lifetime). */
+  ttl: number
+  /**
+   * When given, the write happens only if the stored version equals this number (0: the record
+   * must not exist). Otherwise the store answers `'conflict'` and changes nothing.
+   */
+  expectVersion?: number
+}
+
+/**
+ * Where server-side sessions live. Every method receives ids this library issued and validated.
+ * Implementations: the bundled `memoryStore()`, `@x/session-redis`, or your own (check it with
+ * `describeStoreConformance` from `@x/session-conformance-tests`).
+ */
+export interface SessionStore {
+  get(id: string): Promise<StoredSession | undefined>
+  /** Writes the record; the stored `version` becomes `session.version`. */
+  set(id: string, session: StoredSession, opts: StoreSetOptions): Promise<'ok' | 'conflict'>
+  delete(id: string): Promise<void>
+  /** Extends the record's ttl (seconds) and sets `refreshedAt`, without rewriting its data. */
+  touch?(id: string, ttl: number, refreshedAt: number): Promise<void>
+  /** Ids of the live sessions bound to `user`. */
+  listByUser?(user: string): Promise<string[]>
+  /** Deletes every session bound to `user`; returns how many were deleted. */
+  deleteByUser?(user: string): Promise<number>
+}
