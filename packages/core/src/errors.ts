@@ -39,6 +39,11 @@ export class SessionError extends Error {
     Object.defineProperty(this, kSessionError, { value: true })
   }
 
+  /** Same as `status`, for frameworks that read `statusCode` (Fastify). */
+  get statusCode(): number {
+    return this.status
+  }
+
   /** Brand check that works across duplicate installs of this package, unlike `instanceof`. */
   static is(value: unknown): value is SessionError {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kSessionError] === true

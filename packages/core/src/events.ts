@@ -5,7 +5,7 @@
 export type SessionEvent =
   | { type: 'invalid'; reason: InvalidReason; cookie: string }
   | { type: 'unknown-key'; keyId: string; cookie: string }
-  | { type: 'expired'; reason: 'idle' | 'absolute'; cookie: string }
+  | { type: 'expired'; reason: 'idle' | 'absolute' | 'lifetime'; cookie: string }
   | { type: 'revoked'; cookie: string }
   | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
   | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list'; error: unknown }

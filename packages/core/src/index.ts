@@ -1,3 +1,14 @@
 export { SessionError, SessionErrorCode } from './errors.js'
-export type { SessionEvent, InvalidReason } from './events.js'
+export type { InvalidReason, SessionEvent } from './events.js'
+export { isSessionId } from './internal/ids.js'
+export {
+  type CommitResult,
+  createSessionManager,
+  type RequestInfo,
+  type SessionCycle,
+  type SessionManager,
+} from './manager.js'
+export { type MemoryStoreOptions, memoryStore } from './memory-store.js'
+export { defaults, type SessionCookieOptions, type SessionOptions, type StoreFailurePolicy } from './options.js'
+export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
 export type { SessionStore, StoredSession, StoreSetOptions } from './store.js'

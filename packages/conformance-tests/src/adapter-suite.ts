@@ -1,0 +1,707 @@
+import { memoryStore, type SessionEvent, type SessionOptions } from '@x/session-core'
+import { createTestClock, type TestClock } from '@x/session-core/testing'
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Jar, parseSetCookie, type Reply, send } from './client.js'
+import { conformanceRoutes, Gate } from './routes.js'
+import { type InstrumentedStore, instrument } from './stores.js'
+import type { AdapterHarness, AdapterSuiteOptions, ConformanceApp, RunningServer, StoreCase } from './types.js'
+
+const SECRET = 'conformance-secret-0123456789-abcdefghij'
+const OTHER_SECRET = 'another-app-secret-0123456789-abcdefghij'
+const IDLE = 3600
+const ABSOLUTE = 7200
+const ROLLING = 600
+const NAME = 'session'
+
+interface Mode {
+  name: string
+  /** undefined: the cookie store. */
+  store: StoreCase | undefined
+}
+
+/** One running app of the suite, with the means to drive and inspect it. */
+interface Fixture {
+  server: RunningServer
+  clock: TestClock
+  store: InstrumentedStore | undefined
+  events: SessionEvent[]
+  gate: Gate
+  get(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
+  post(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
+  /** A client with a session holding `data`. */
+  login(data?: Record<string, unknown>): Promise<{ jar: Jar; id: string; reply: Reply }>
+}
+
+function cookieOf(jar: Jar | string | readonly string[] | undefined): string | readonly string[] | undefined {
+  return jar instanceof Jar ? jar.header() || undefined : jar
+}
+
+function q(path: string, params: Record<string, unknown>): string {
+  const search = new URLSearchParams()
+  for (const [k, v] of Object.entries(params)) search.set(k, typeof v === 'string' ? v : JSON.stringify(v))
+  return `${path}?${search}`
+}
+
+/** The names of the cookies a reply sets, in order. */
+function names(reply: Reply): string[] {
+  return reply.setCookie.map((h) => parseSetCookie(h).name)
+}
+
+function sessionCookies(reply: Reply): string[] {
+  return reply.setCookie.filter((h) => {
+    const { name } = parseSetCookie(h)
+    return name === NAME || name.startsWith(`${NAME}.`)
+  })
+}
+
+async function startFixture(
+  harness: AdapterHarness,
+  mode: Mode,
+  extra: Partial<SessionOptions> = {},
+  more: ConformanceApp['sessions'] = [],
+): Promise<Fixture> {
+  const clock = createTestClock()
+  const events: SessionEvent[] = []
+  const gate = new Gate()
+  const store = mode.store ? instrument(await mode.store.create(clock)) : undefined
+  const options: SessionOptions = {
+    secret: SECRET,
+    store,
+    clock,
+    idleTimeout: IDLE,
+    absoluteTimeout: ABSOLUTE,
+    rolling: ROLLING,
+    onEvent: (event) => events.push(event),
+    ...extra,
+  }
+  const server = await harness.start({
+    sessions: [{ property: 'session', options }, ...more],
+    routes: conformanceRoutes(gate),
+  })
+  const call = (method: 'GET' | 'POST') => (path: string, jar?: Jar | string | readonly string[]) =>
+    send(server.url + path, { method, cookie: cookieOf(jar) })
+  const fixture: Fixture = {
+    server,
+    clock,
+    store,
+    events,
+    gate,
+    get: call('GET'),
+    post: call('POST'),
+    async login(data = { user: 'ada' }) {
+      const reply = await fixture.post(q('/write', { set: data }))
+      expect(reply.status).toBe(200)
+      const jar = new Jar().apply(reply)
+      return { jar, id: reply.json().id as string, reply }
+    },
+  }
+  return fixture
+}
+
+/**
+ * The adapter conformance suite: every CONFORMANCE.md line an adapter can show over real HTTP,
+ * run with the cookie store and with each server store given (default: the memory store).
+ */
+export function describeAdapterConformance(harness: AdapterHarness, suiteOptions: AdapterSuiteOptions = {}): void {
+  const stores: readonly StoreCase[] = suiteOptions.stores ?? [
+    { name: 'memory store', create: (clock) => memoryStore({ clock }) },
+  ]
+  const modes: Mode[] = [{ name: 'cookie store', store: undefined }, ...stores.map((store) => ({ name: store.name, store }))]
+  for (const mode of modes) {
+    describe(`${harness.name} conformance (${mode.name})`, () => {
+      defineCases(harness, mode, suiteOptions)
+      if (mode.store?.dispose) afterAll(() => mode.store?.dispose?.())
+    })
+  }
+}
+
+function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterSuiteOptions): void {
+  const serverSide = mode.store !== undefined
+  let f: Fixture
+  beforeAll(async () => {
+    f = await startFixture(harness, mode)
+  })
+  afterAll(() => f?.server.close())
+
+  describe('emission', () => {
+    it('E1: no cookie and an untouched session: no Set-Cookie, no store write', async () => {
+      const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
+      const reply = await f.get('/noop')
+      expect(reply.status).toBe(200)
+      expect(reply.setCookie).toEqual([])
+      if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
+    })
+
+    it('E2: reading a missing key of a new session does not create it', async () => {
+      const reply = await f.get('/read?key=missing')
+      expect(reply.status).toBe(200)
+      expect(reply.json()).toMatchObject({ isNew: true, has: false })
+      expect(reply.setCookie).toEqual([])
+    })
+
+    it('E3: a valid unchanged session gets no Set-Cookie and no store write', async () => {
+      const { jar } = await f.login()
+      const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
+      const reply = await f.get('/read?key=user', jar)
+      expect(reply.json()).toMatchObject({ isNew: false, value: 'ada' })
+      expect(reply.setCookie).toEqual([])
+      if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
+    })
+
+    it('E4: a changed session gets exactly one Set-Cookie per cookie name', async () => {
+      const { jar } = await f.login()
+      const reply = await f.post(q('/write', { set: { n: 1 }, via: 'set' }), jar)
+      const sent = names(reply)
+      expect(sent).toContain(NAME)
+      expect(new Set(sent).size).toBe(sent.length)
+    })
+
+    for (const order of ['before', 'after']) {
+      it(`E5: the app's own Set-Cookie headers are kept (app writes ${order} the session)`, async () => {
+        const reply = await f.post(q('/app-cookie', { order, set: { n: 1 } }))
+        expect(names(reply).sort()).toEqual(['app', 'app2', NAME].sort())
+        expect(reply.setCookie).toContain('app=1; Path=/')
+        expect(reply.setCookie).toContain('app2=2; Path=/; HttpOnly')
+      })
+    }
+
+    for (const [respond, status] of [
+      ['redirect', 302],
+      ['status-404', 404],
+      ['status-500', 500],
+      ['throw', 500],
+    ] as const) {
+      it(`E6: the cookie is sent on ${respond} (${status})`, async () => {
+        const reply = await f.post(q('/write', { set: { flow: respond }, respond }))
+        expect(reply.status).toBe(status)
+        expect(sessionCookies(reply)).toHaveLength(1)
+        const next = await f.get('/read?key=flow', new Jar().apply(reply))
+        expect(next.json()).toMatchObject({ isNew: false, value: respond })
+      })
+    }
+
+    it('E7: a change made before the first streamed byte is committed with the headers', async () => {
+      const reply = await f.post(q('/write', { set: { streamed: true }, respond: 'stream' }))
+      expect(reply.status).toBe(200)
+      expect(reply.body).toBe('first;second;third')
+      expect(sessionCookies(reply)).toHaveLength(1)
+      const next = await f.get('/read?key=streamed', new Jar().apply(reply))
+      expect(next.json().value).toBe(true)
+    })
+
+    it('E8: login, redirect, next request sees the new data', async () => {
+      const reply = await f.post(q('/write', { set: { user: 'grace' }, respond: 'redirect' }))
+      expect(reply.status).toBe(302)
+      expect(reply.headers.location).toBe('/read')
+      const next = await f.get('/read?key=user', new Jar().apply(reply))
+      expect(next.json()).toMatchObject({ isNew: false, value: 'grace' })
+    })
+
+    it('E10: a response that sets the session cookie is not storable by shared caches', async () => {
+      const plain = await f.post(q('/cache', { set: { n: 1 } }))
+      expect(plain.headers['cache-control']).toMatch(/private|no-store/)
+      const publicReply = await f.post(q('/cache', { set: { n: 2 }, cacheControl: 'public, max-age=60' }))
+      expect(sessionCookies(publicReply)).toHaveLength(1)
+      expect(publicReply.headers['cache-control']).toMatch(/private|no-store/)
+      expect(publicReply.headers['cache-control']).not.toMatch(/public/)
+    })
+
+    it('E11: writing the value a key already holds is not a change', async () => {
+      const { jar } = await f.login({ user: 'ada', cart: { items: [1] } })
+      const reply = await f.post(q('/write', { set: { user: 'ada', cart: { items: [1] } } }), jar)
+      expect(reply.status).toBe(200)
+      expect(reply.setCookie).toEqual([])
+    })
+  })
+
+  describe('lifecycle', () => {
+    it('L1: a value written in one request is read in the next', async () => {
+      const { jar } = await f.login({ user: 'ada', n: 42, nested: { a: [1, 'b'] } })
+      const reply = await f.get('/read', jar)
+      expect(reply.json()).toMatchObject({ isNew: false, data: { user: 'ada', n: 42, nested: { a: [1, 'b'] } } })
+    })
+
+    it('L2: nested mutation of a stored object counts as a change', async () => {
+      const { jar } = await f.login({ cart: { items: ['a'] } })
+      const reply = await f.post('/push?item=b', jar)
+      expect(sessionCookies(reply)).toHaveLength(1)
+      jar.apply(reply)
+      const next = await f.get('/read?key=cart', jar)
+      expect(next.json().value).toEqual({ items: ['a', 'b'] })
+    })
+
+    it('L3: regenerate() issues a new id and cookie value and ends the old one', async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      const before = jar.get(NAME)
+      const reply = await f.post('/regenerate', jar)
+      expect(sessionCookies(reply)).toHaveLength(1)
+      const after = jar.clone().apply(reply)
+      expect(after.get(NAME)).not.toBe(before)
+      expect(reply.json().id).not.toBe(id)
+      expect(reply.json().data).toEqual({})
+      if (f.store) {
+        // The old record is gone before the response arrives.
+        expect(await f.store.inner.get(id)).toBeUndefined()
+        const replay = await f.get('/read?key=user', jar)
+        expect(replay.json()).toMatchObject({ isNew: true, has: false })
+      }
+    })
+
+    it('L3: regenerate({ keep: true }) carries the data over to the new id', async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      const reply = await f.post('/regenerate?keep=1', jar)
+      expect(reply.json().id).not.toBe(id)
+      const next = await f.get('/read?key=user', jar.clone().apply(reply))
+      expect(next.json()).toMatchObject({ isNew: false, value: 'ada' })
+    })
+
+    it('L4: destroy() deletes the record and clears every session cookie exactly', async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      const reply = await f.post(q('/destroy', { set: { after: 'destroy' } }), jar)
+      expect(reply.status).toBe(200)
+      const cleared = sessionCookies(reply).map(parseSetCookie)
+      expect(cleared.map((c) => c.name)).toEqual([NAME])
+      for (const cookie of cleared) {
+        expect(cookie.value).toBe('')
+        expect(cookie.attributes.get('max-age')).toBe('0')
+        expect(cookie.attributes.get('path')).toBe('/')
+        expect(Date.parse(String(cookie.attributes.get('expires')))).toBeLessThan(Date.now())
+      }
+      if (f.store) expect(await f.store.inner.get(id)).toBeUndefined()
+      const next = await f.get('/read?key=after', jar.apply(reply))
+      expect(next.json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    if (serverSide) {
+      it('L5: replaying a cookie from before destroy() or regenerate() is no session', async () => {
+        const a = await f.login({ user: 'ada' })
+        await f.post('/destroy', a.jar)
+        expect((await f.get('/read?key=user', a.jar)).json()).toMatchObject({ isNew: true, has: false })
+        const b = await f.login({ user: 'bob' })
+        await f.post('/regenerate?keep=1', b.jar)
+        expect((await f.get('/read?key=user', b.jar)).json()).toMatchObject({ isNew: true, has: false })
+      })
+
+      it('L6: a slow request that ends after logout does not bring the session back', async () => {
+        const { jar, id } = await f.login({ user: 'ada' })
+        const inside = f.gate.arm('slow')
+        const slow = f.post(q('/write', { gate: 'slow', set: { late: true } }), jar)
+        await inside
+        const logout = await f.post('/destroy', jar)
+        expect(logout.status).toBe(200)
+        f.gate.open('slow')
+        const late = await slow
+        expect(late.status).toBeLessThan(500)
+        expect(await f.store?.inner.get(id)).toBeUndefined()
+        expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+        // Nor does the slow response hand out a live session under a new cookie.
+        const after = await f.get('/read?key=late', new Jar().apply(late))
+        expect(after.json().has).toBe(false)
+      })
+
+      it('S4: parallel requests writing different keys of one session all persist', async () => {
+        const { jar } = await f.login({ user: 'ada' })
+        const replies = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => f.post(q('/write', { set: { [`k${i}`]: i } }), jar)),
+        )
+        for (const reply of replies) expect(reply.status).toBe(200)
+        const data = (await f.get('/read', jar)).json().data
+        for (let i = 0; i < 50; i++) expect(data[`k${i}`]).toBe(i)
+        expect(data.user).toBe('ada')
+      })
+
+      it('X7: an expired server session is deleted when met, and a new id is used', async () => {
+        const { jar, id } = await f.login({ user: 'ada' })
+        f.clock.advance(IDLE + 1)
+        const reply = await f.post(q('/write', { set: { again: 1 } }), jar)
+        expect(reply.json().isNew).toBe(true)
+        expect(reply.json().id).not.toBe(id)
+        expect(await f.store?.inner.get(id)).toBeUndefined()
+      })
+    }
+
+    it('L8: the session is one object however often the handler reaches for it', async () => {
+      const { jar } = await f.login()
+      expect((await f.get('/read', jar)).json().same).toBe(true)
+    })
+  })
+
+  describe('expiry', () => {
+    it('X1: no session after the idle window; activity slides it', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      f.clock.advance(IDLE - 10)
+      const active = await f.post(q('/write', { set: { n: 1 } }), jar)
+      jar.apply(active)
+      f.clock.advance(IDLE - 10)
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+      f.clock.advance(11)
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it('X2: no session after the absolute timeout, however active', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      for (let t = 0; t < ABSOLUTE; t += IDLE / 2) {
+        f.clock.advance(IDLE / 2)
+        const reply = await f.post(q('/write', { set: { t } }), jar)
+        jar.apply(reply)
+        if (t + IDLE / 2 < ABSOLUTE) expect(reply.json().isNew).toBe(false)
+      }
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it('X3: the idle slide never passes the absolute limit', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      f.clock.advance(IDLE - 10)
+      jar.apply(await f.post(q('/write', { set: { n: 1 } }), jar))
+      // Now within the idle window of that write, but only IDLE / 2 before the absolute limit.
+      f.clock.advance(ABSOLUTE - IDLE / 2 - (IDLE - 10))
+      const reply = await f.post(q('/write', { set: { n: 2 } }), jar)
+      expect(reply.json().isNew).toBe(false)
+      const cookie = parseSetCookie(sessionCookies(reply)[0] ?? '')
+      expect(Number(cookie.attributes.get('max-age'))).toBe(IDLE / 2)
+      expect(reply.json().expiresAt).toBe(f.clock() + (IDLE / 2) * 1000)
+      f.clock.advance(IDLE / 2)
+      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it('X5: an unchanged session re-emits its cookie at most once per refresh interval', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      f.clock.advance(ROLLING / 2)
+      expect((await f.get('/read', jar)).setCookie).toEqual([])
+      f.clock.advance(ROLLING / 2)
+      const refreshed = await f.get('/read', jar)
+      expect(sessionCookies(refreshed)).toHaveLength(1)
+      jar.apply(refreshed)
+      expect((await f.get('/read', jar)).setCookie).toEqual([])
+      f.clock.advance(ROLLING - 1)
+      expect((await f.get('/read', jar)).setCookie).toEqual([])
+      // The refresh slid the idle window: alive past the original idle limit.
+      f.clock.advance(IDLE - ROLLING - ROLLING / 2)
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+    })
+
+    it('X6: loading a session never extends its expiry by itself', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
+      for (let i = 0; i < 5; i++) {
+        f.clock.advance(ROLLING / 4)
+        const reply = await f.get('/read', jar)
+        expect(reply.setCookie).toEqual([])
+      }
+      if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
+      const read = await f.get('/read', jar)
+      expect(read.json().expiresAt).toBe((await f.get('/read', jar)).json().expiresAt)
+    })
+  })
+
+  describe('tamper and bad input', () => {
+    it('T1: changing any single character of the sealed cookie is no session', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const token = jar.get(NAME) ?? ''
+      const positions = new Set<number>([0, token.length - 1])
+      for (let i = 0; i < token.length; i += Math.max(1, Math.floor(token.length / 60))) positions.add(i)
+      for (let i = 0; i < token.length; i++) if (token[i] === '*') [i - 1, i, i + 1].forEach((p) => positions.add(p))
+      for (const i of positions) {
+        if (i < 0 || i >= token.length) continue
+        const swapped = token[i] === 'A' ? 'B' : 'A'
+        const bad = token.slice(0, i) + swapped + token.slice(i + 1)
+        const reply = await f.get('/read?key=user', `${NAME}=${bad}`)
+        expect(reply.status, `position ${i}`).toBe(200)
+        expect(reply.json().isNew, `position ${i}`).toBe(true)
+      }
+    })
+
+    it('T2: non-canonical encodings of a valid token are no session', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const token = jar.get(NAME) ?? ''
+      const parts = token.split('*')
+      const mac = parts[7] ?? ''
+      const last = mac.at(-1) ?? 'A'
+      // The MAC is 32 bytes: its last base64url character carries 2 unused bits.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+      const flipped = alphabet[alphabet.indexOf(last) ^ 1] ?? 'A'
+      for (const variant of [`${mac.slice(0, -1)}${flipped}`, `${mac}=`]) {
+        const bad = [...parts.slice(0, 7), variant].join('*')
+        const reply = await f.get('/read', `${NAME}=${bad}`)
+        expect(reply.status).toBe(200)
+        expect(reply.json().isNew).toBe(true)
+      }
+    })
+
+    it('T3: truncated, extended, reordered, empty and odd values are no session', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const token = jar.get(NAME) ?? ''
+      const parts = token.split('*')
+      const values = [
+        token.slice(0, -1),
+        token.slice(0, token.length / 2),
+        token + 'A'.repeat(10_000 - token.length),
+        [parts[0], parts[1], parts[3], parts[2], ...parts.slice(4)].join('*'),
+        '',
+        '   ',
+        '%46e26.2',
+        encodeURIComponent(token).replace(/\*/g, '%2A'),
+        `"${token}"`,
+        'Fe26.2*',
+      ]
+      for (const value of values) {
+        const reply = await f.get('/read', `${NAME}=${value}`)
+        expect(reply.status, value.slice(0, 40)).toBe(200)
+        expect(reply.json().isNew, value.slice(0, 40)).toBe(true)
+      }
+    })
+
+    it('T4: a token sealed by another secret or for another cookie name is no session', async () => {
+      const other = await startFixture(harness, mode, { secret: OTHER_SECRET })
+      try {
+        const { jar } = await other.login({ user: 'mallory' })
+        const reply = await f.get('/read', `${NAME}=${jar.get(NAME)}`)
+        expect(reply.json().isNew).toBe(true)
+        expect(f.events.some((e) => e.type === 'invalid' && e.reason === 'bad-seal')).toBe(true)
+      } finally {
+        await other.server.close()
+      }
+      const { jar } = await f.login({ user: 'ada' })
+      const two = await startFixture(harness, mode, {}, [
+        { property: 'admin', options: { secret: SECRET, cookie: { name: 'admin' }, store: f.store } },
+      ])
+      try {
+        const reply = await two.post('/two?which=admin', `admin=${jar.get(NAME)}`)
+        expect(reply.status).toBe(200)
+        expect(reply.json().admin).toEqual({})
+      } finally {
+        await two.server.close()
+      }
+    })
+
+    it('T5: prefixes other than Fe26.2 and oversize cookies are no session', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const token = jar.get(NAME) ?? ''
+      const rest = token.slice('Fe26.2'.length)
+      for (const prefix of ['Fe26.1', 'fe26.2', 'Fe26.20', 'Fe26.2 ', ' Fe26.2', 'Fe26']) {
+        const reply = await f.get('/read', `${NAME}=${prefix}${rest}`)
+        expect(reply.json().isNew, prefix).toBe(true)
+      }
+      const huge = await f.get('/read', `${NAME}=Fe26.2${'*'.repeat(7)}${'A'.repeat(12_000)}`)
+      expect(huge.status).toBe(200)
+      expect(huge.json().isNew).toBe(true)
+    })
+
+    it('T7: __proto__ and constructor keys pollute nothing', async () => {
+      const payload = JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}')
+      const reply = await f.post(q('/write', { set: payload }))
+      expect(reply.status).toBe(200)
+      const next = await f.get('/read', new Jar().apply(reply))
+      expect(next.status).toBe(200)
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+      expect(Object.prototype).not.toHaveProperty('polluted')
+      const cookieNames = await f.get('/read', '__proto__=x; constructor=y; toString=z; hasOwnProperty=1')
+      expect(cookieNames.status).toBe(200)
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    })
+
+    it('T8: a fuzzed Cookie header never yields a 500', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const token = jar.get(NAME) ?? ''
+      const headerChar = fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c))
+      const headerText = fc.string({ unit: headerChar, maxLength: 300 })
+      const mutatedToken = fc
+        .tuple(fc.nat({ max: Math.max(0, token.length - 1) }), headerText)
+        .map(([at, insert]) => `${NAME}=${token.slice(0, at)}${insert}${token.slice(at + 1)}`)
+      const header = fc.oneof(
+        headerText,
+        headerText.map((v) => `${NAME}=${v}`),
+        mutatedToken,
+        fc.array(fc.oneof(headerText, mutatedToken), { minLength: 1, maxLength: 4 }).map((parts) => parts.join('; ')),
+      )
+      await fc.assert(
+        fc.asyncProperty(header, async (cookie) => {
+          const reply = await f.get('/read', cookie.trim() === '' ? undefined : cookie)
+          expect(reply.status).toBe(200)
+        }),
+        { numRuns: suiteOptions.fuzzRuns ?? 1000 },
+      )
+    })
+
+    it('T9: duplicates resolve deterministically, split headers are read, names match exactly', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const valid = `${NAME}=${jar.get(NAME)}`
+      expect((await f.get('/read', `${valid}; ${NAME}=garbage`)).json().isNew).toBe(false)
+      expect((await f.get('/read', `${NAME}=garbage; ${valid}`)).json().isNew).toBe(true)
+      expect((await f.get('/read', ['other=1', valid])).json().isNew).toBe(false)
+      expect((await f.get('/read', `${NAME.toUpperCase()}=${jar.get(NAME)}`)).json().isNew).toBe(true)
+    })
+
+    it('C5: a token in the query string is never read', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      const reply = await f.get(`/read?key=user&${NAME}=${encodeURIComponent(jar.get(NAME) ?? '')}`)
+      expect(reply.json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it('T10: events never contain a cookie value, a session id or a secret', async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      await f.get('/read', `${NAME}=${jar.get(NAME)}x`)
+      f.clock.advance(IDLE + 1)
+      await f.get('/read', jar)
+      expect(f.events.length).toBeGreaterThan(0)
+      const text = JSON.stringify(f.events, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message} ${String(v.cause)}` : v))
+      expect(text).not.toContain(jar.get(NAME))
+      expect(text).not.toContain(id)
+      expect(text).not.toContain(SECRET)
+    })
+  })
+
+  describe('chunking', () => {
+    it('C3: a session over 4096 bytes is split into chunks that read back whole, and stale chunks are cleared', async () => {
+      const big = 'x'.repeat(serverSide ? 100 : 4500)
+      const reply = await f.post(q('/write', { set: { big } }))
+      expect(reply.status).toBe(200)
+      for (const header of reply.setCookie) {
+        const { name, value } = parseSetCookie(header)
+        expect(name.length + value.length).toBeLessThanOrEqual(4096)
+      }
+      const jar = new Jar().apply(reply)
+      expect((await f.get('/read?key=big', jar)).json().value).toBe(big)
+      if (serverSide) return
+      expect(names(reply)).toEqual([`${NAME}.0`, `${NAME}.1`])
+      const shrink = await f.post(q('/write', { set: { big: 'small' } }), jar)
+      const cleared = shrink.setCookie.map(parseSetCookie)
+      expect(cleared.map((c) => c.name).sort()).toEqual([NAME, `${NAME}.0`, `${NAME}.1`])
+      jar.apply(shrink)
+      expect([...jar.cookies.keys()]).toEqual([NAME])
+      expect((await f.get('/read?key=big', jar)).json().value).toBe('small')
+    })
+  })
+
+  describe('keys', () => {
+    it('K3: a session read under an old key id is re-sealed under the newest; K4: an unknown id is left alone', async () => {
+      const oldApp = await startFixture(harness, mode, { secret: { k1: SECRET } })
+      const newApp = await startFixture(harness, mode, { secret: { k1: SECRET, k2: OTHER_SECRET } })
+      if (mode.store) {
+        // Both deploys share one store, as a rolling deploy would.
+        await oldApp.server.close()
+        await newApp.server.close()
+      }
+      const shared = mode.store ? instrument(await mode.store.create(createTestClock())) : undefined
+      const a = mode.store ? await startFixture(harness, mode, { secret: { k1: SECRET }, store: shared }) : oldApp
+      const b = mode.store ? await startFixture(harness, mode, { secret: { k1: SECRET, k2: OTHER_SECRET }, store: shared }) : newApp
+      try {
+        const { jar } = await a.login({ user: 'ada' })
+        expect(jar.get(NAME)?.split('*')[1]).toBe('k1')
+        const read = await b.get('/read?key=user', jar)
+        expect(read.json()).toMatchObject({ isNew: false, value: 'ada' })
+        expect(sessionCookies(read)).toHaveLength(1)
+        jar.apply(read)
+        expect(jar.get(NAME)?.split('*')[1]).toBe('k2')
+        // The old deploy cannot read k2, and must not delete the cookie a newer deploy made.
+        const old = await a.get('/read?key=user', jar)
+        expect(old.status).toBe(200)
+        expect(old.json().isNew).toBe(true)
+        expect(old.setCookie).toEqual([])
+        expect(a.events.some((e) => e.type === 'unknown-key' && e.keyId === 'k2')).toBe(true)
+      } finally {
+        await a.server.close()
+        await b.server.close()
+      }
+    })
+  })
+
+  describe('two sessions', () => {
+    it('L7: two sessions with different cookie names on one app are independent', async () => {
+      const two = await startFixture(harness, mode, {}, [
+        { property: 'admin', options: { secret: OTHER_SECRET, cookie: { name: 'admin' }, store: f.store } },
+      ])
+      try {
+        const jar = new Jar()
+        jar.apply(await two.post(q('/two', { which: 'session', set: { side: 'user' } }), jar))
+        const reply = await two.post(q('/two', { which: 'admin', set: { side: 'admin' } }), jar)
+        expect(names(reply)).toEqual(['admin'])
+        jar.apply(reply)
+        const both = await two.post('/two', jar)
+        expect(both.json()).toEqual({ session: { side: 'user' }, admin: { side: 'admin' } })
+      } finally {
+        await two.server.close()
+      }
+    })
+  })
+
+  describe('attributes', () => {
+    it('E9: attributes are exact, Max-Age is whole seconds within the remaining lifetime and 400 days', async () => {
+      const app = await startFixture(harness, mode, {
+        cookie: { name: 'sid', path: '/', domain: 'example.test', sameSite: 'strict', secure: true, httpOnly: true },
+      })
+      try {
+        const reply = await app.post(q('/write', { set: { n: 1 } }))
+        const [header] = reply.setCookie
+        const cookie = parseSetCookie(header ?? '')
+        expect(cookie.name).toBe('sid')
+        expect(cookie.attributes.get('path')).toBe('/')
+        expect(cookie.attributes.get('domain')).toBe('example.test')
+        expect(cookie.attributes.get('samesite')).toBe('Strict')
+        expect(cookie.attributes.get('secure')).toBe(true)
+        expect(cookie.attributes.get('httponly')).toBe(true)
+        expect(cookie.attributes.get('max-age')).toBe(String(IDLE))
+        expect(Date.parse(String(cookie.attributes.get('expires')))).toBe(app.clock() + IDLE * 1000)
+        // Near the absolute limit, Max-Age is what remains of it.
+        const jar = new Jar().apply(reply)
+        app.clock.advance(IDLE - 100)
+        jar.apply(await app.post(q('/write', { set: { n: 2 } }), jar))
+        app.clock.advance(IDLE - 100)
+        const late = await app.post(q('/write', { set: { n: 3 } }), jar)
+        const lateCookie = parseSetCookie(late.setCookie[0] ?? '')
+        expect(Number(lateCookie.attributes.get('max-age'))).toBe(ABSOLUTE - 2 * (IDLE - 100))
+        expect(Date.parse(String(lateCookie.attributes.get('expires')))).toBe(
+          app.clock() + Number(lateCookie.attributes.get('max-age')) * 1000,
+        )
+      } finally {
+        await app.server.close()
+      }
+      const long = await startFixture(harness, mode, { idleTimeout: 500 * 86_400, absoluteTimeout: 600 * 86_400 })
+      try {
+        const reply = await long.post(q('/write', { set: { n: 1 } }))
+        expect(parseSetCookie(reply.setCookie[0] ?? '').attributes.get('max-age')).toBe(String(400 * 86_400))
+      } finally {
+        await long.server.close()
+      }
+    })
+  })
+
+  if (serverSide) {
+    describe('store failures', () => {
+      it('S7: a down store fails requests that use the session with 503 and leaves the stored session intact', async () => {
+        const { jar, id } = await f.login({ user: 'ada' })
+        const store = f.store as InstrumentedStore
+        store.failing = true
+        try {
+          expect((await f.get('/read', jar)).status).toBe(503)
+          expect((await f.post(q('/write', { set: { user: 'mallory' } }), jar)).status).toBe(503)
+          expect((await f.post(q('/write', { set: { fresh: 1 } }))).status).toBe(503)
+          expect((await f.get('/noop', jar)).status).toBe(200)
+        } finally {
+          store.failing = false
+        }
+        expect((await store.inner.get(id))?.data).toEqual({ user: 'ada' })
+        expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+      })
+
+      it("S7: with onStoreError 'anonymous' the request runs without a session and nothing is overwritten", async () => {
+        const app = await startFixture(harness, mode, { onStoreError: 'anonymous' })
+        try {
+          const { jar, id } = await app.login({ user: 'ada' })
+          const store = app.store as InstrumentedStore
+          store.failing = true
+          const reply = await app.post(q('/write', { set: { user: 'mallory' } }), jar)
+          store.failing = false
+          expect(reply.status).toBe(200)
+          expect(reply.json().isNew).toBe(true)
+          expect(reply.setCookie).toEqual([])
+          expect((await store.inner.get(id))?.data).toEqual({ user: 'ada' })
+          expect((await app.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+        } finally {
+          await app.server.close()
+        }
+      })
+    })
+  }
+}

@@ -1,0 +1,16 @@
+export { describeAdapterConformance } from './adapter-suite.js'
+export { Jar, type ParsedSetCookie, parseSetCookie, type Reply, type SendOptions, send } from './client.js'
+export { type StoreFactory, describeStoreConformance, testId } from './store-suite.js'
+export { type InstrumentedStore, instrument } from './stores.js'
+export type {
+  AdapterHarness,
+  AdapterSuiteOptions,
+  AnySession,
+  ConformanceApp,
+  ConformanceRoute,
+  MountedSession,
+  RouteContext,
+  RouteResult,
+  RunningServer,
+  StoreCase,
+} from './types.js'

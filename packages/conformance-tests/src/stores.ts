@@ -1,0 +1,41 @@
+import type { SessionStore, StoredSession, StoreSetOptions } from '@x/session-core'
+
+/** Wraps a store to count its calls and to make it fail on demand. */
+export interface InstrumentedStore extends SessionStore {
+  readonly calls: { get: number; set: number; delete: number; touch: number }
+  /** While true, every call rejects as a down store would. */
+  failing: boolean
+  readonly inner: SessionStore
+}
+
+export function instrument(inner: SessionStore): InstrumentedStore {
+  const calls = { get: 0, set: 0, delete: 0, touch: 0 }
+  const store: InstrumentedStore = {
+    calls,
+    failing: false,
+    inner,
+    async get(id: string) {
+      calls.get++
+      if (store.failing) throw new Error('store down (conformance)')
+      return inner.get(id)
+    },
+    async set(id: string, session: StoredSession, opts: StoreSetOptions) {
+      calls.set++
+      if (store.failing) throw new Error('store down (conformance)')
+      return inner.set(id, session, opts)
+    },
+    async delete(id: string) {
+      calls.delete++
+      if (store.failing) throw new Error('store down (conformance)')
+      return inner.delete(id)
+    },
+  }
+  if (inner.touch) {
+    store.touch = async (id, ttl, refreshedAt) => {
+      calls.touch++
+      if (store.failing) throw new Error('store down (conformance)')
+      return inner.touch?.(id, ttl, refreshedAt)
+    }
+  }
+  return store
+}

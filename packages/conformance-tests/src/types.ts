@@ -1,0 +1,83 @@
+import type { Session, SessionOptions, SessionStore } from '@x/session-core'
+
+/** Any session the suite drives: untyped data. */
+// biome-ignore lint/suspicious/noExplicitAny: the suite writes arbitrary JSON values
+export type AnySession = Session<Record<string, any>>
+
+/** What a route handler receives from the harness. */
+export interface RouteContext {
+  /** The session of each mounted middleware, by its `property` (the first one is also `session`). */
+  sessions: Record<string, AnySession>
+  session: AnySession
+  /** The session read a second time through the framework's own accessor, to prove it is the same object. */
+  sessionAgain: AnySession
+  query: URLSearchParams
+  /** Sets a response header through the framework's ordinary (overwriting) API, now. */
+  setHeader(name: string, value: string | string[]): void
+}
+
+/** What a handler asks the harness to send, using the framework's ordinary response API. */
+export type RouteResult =
+  /** `res.json` / `reply.send(obj)` / `ctx.body = obj` / `c.json(obj)`. */
+  | { type: 'json'; body: unknown; status?: number }
+  /** `res.redirect` / `reply.redirect` / `ctx.redirect` / `c.redirect`, status 302. */
+  | { type: 'redirect'; location: string }
+  /**
+   * A streamed body: the first chunk is flushed to the client, then the rest follow (each after
+   * `delayMs`). Node frameworks use a Readable (Express: `res.write`), Hono a ReadableStream.
+   */
+  | { type: 'stream'; chunks: string[]; delayMs?: number }
+  /** The handler throws `new Error('boom')` (status 500 through the framework's error handling). */
+  | { type: 'throw' }
+
+export interface ConformanceRoute {
+  method: 'GET' | 'POST'
+  path: string
+  handler(ctx: RouteContext): RouteResult | Promise<RouteResult>
+}
+
+export interface MountedSession {
+  /** Where the adapter exposes it: `req[property]`, `ctx[property]`, `c.get(property)`. */
+  property: string
+  /** Passed unchanged to the adapter's middleware factory. */
+  options: SessionOptions
+}
+
+/** An app for the harness to serve: the sessions to mount (in order), then the routes. */
+export interface ConformanceApp {
+  sessions: readonly MountedSession[]
+  routes: readonly ConformanceRoute[]
+}
+
+export interface RunningServer {
+  /** Base URL, `http://127.0.0.1:<port>`. */
+  url: string
+  close(): Promise<void>
+}
+
+/**
+ * What an adapter author writes to run the suite: start a real HTTP server on 127.0.0.1 (port 0)
+ * that mounts each session middleware, then serves each route by calling its handler with the
+ * request's sessions and rendering its result with the framework's ordinary response API.
+ */
+export interface AdapterHarness {
+  /** Shown in test names, e.g. `express 5`. */
+  name: string
+  start(app: ConformanceApp): Promise<RunningServer>
+}
+
+/** A store to run the adapter suite over, besides the cookie store. */
+export interface StoreCase {
+  name: string
+  /** A fresh store; `clock` is the suite's clock, for stores that keep time themselves. */
+  create(clock: () => number): SessionStore | Promise<SessionStore>
+  /** Called after the cases for this store, to release connections. */
+  dispose?(): Promise<void>
+}
+
+export interface AdapterSuiteOptions {
+  /** Server stores to run every case over as well as the cookie store. @default [memory store] */
+  stores?: readonly StoreCase[]
+  /** Fuzz cases for the Cookie-header property test (T8). @default 1000 */
+  fuzzRuns?: number
+}

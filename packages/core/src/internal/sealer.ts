@@ -1,0 +1,397 @@
+/**
+ * Fe26.2 (iron) sealing, byte-compatible with `iron-webcrypto` and `@hapi/iron` in both directions,
+ * without iron's per-call key derivation.
+ *
+ * Iron derives both keys with PBKDF2 from a fresh random salt on every seal and from the token's
+ * salts on every unseal: that derivation is most of the cost of a seal. Here each sealer draws its
+ * two salts once and derives its sealing keys once (the IV stays random per seal, so ciphertexts
+ * never repeat), and unsealing remembers the keys derived for salts that proved genuine. The wire
+ * format is iron's own, so the salts in a token are what any iron implementation needs to read it.
+ *
+ * Only Web-standard APIs are used (`crypto.subtle`, `crypto.getRandomValues`, `TextEncoder`), so
+ * this runs unchanged on Node, Bun, Deno and workerd.
+ */
+import { generateKey } from 'iron-webcrypto'
+import { uint8ArrayToHex } from 'uint8array-extras'
+import { SessionError, SessionErrorCode } from '../errors.js'
+import { decodeBase64Url, encodeBase64Url } from './base64url.js'
+
+/** A secret string (key id `''`), or `{ [keyId]: secret }` for rotation: the last id seals. */
+export type SecretInput = string | Readonly<Record<string, string>>
+
+export interface SealerOptions {
+  /** Unseal results remembered, by token, for unchanged cookies; `0` disables. @default 1000 */
+  cacheSize?: number
+  /** Longest token (characters) even looked at; longer ones are rejected before any work. @default 8192 */
+  maxTokenLength?: number
+}
+
+export interface Sealer {
+  /** The key id new seals carry (`''` for a plain string secret). */
+  readonly currentKeyId: string
+  /**
+   * Seals any JSON-serializable value under the newest key. `expiresAt` (epoch ms, integer) becomes
+   * iron's expiration field. Throws `NOT_SERIALIZABLE` when `JSON.stringify` throws or gives
+   * nothing, and `TOO_LARGE` when the token would exceed `maxTokenLength` (it could never be read).
+   */
+  seal(payload: unknown, expiresAt: number): Promise<string>
+  /**
+   * Verifies and opens a token. `now`: epoch ms; `maxLifetimeMs`: the largest lifetime any token of
+   * this app may have. Never throws: every failure is a reason.
+   */
+  unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult>
+}
+
+export type UnsealFailure = 'malformed' | 'bad-seal' | 'bad-expiry' | 'expired' | 'unknown-key'
+
+export type UnsealResult =
+  | { ok: true; payload: unknown; keyId: string; expiresAt: number }
+  | { ok: false; reason: UnsealFailure; keyId?: string }
+
+const kPrefix = 'Fe26.2'
+const kMinSecretLength = 32
+const kSaltBytes = 32
+const kIvBytes = 16
+const kMacBytes = 32
+const kAesBlock = 16
+/**
+ * Derived keys remembered for salts met in genuine tokens: two per sealing instance and key id, so
+ * this covers a fleet of that many instances (each draws its own salts) and stays small.
+ */
+const kKeyCacheSize = 256
+const kDefaults = Object.freeze({ cacheSize: 1000, maxTokenLength: 8192 })
+
+const kKeyIdPattern = /^\w*$/
+const kConfiguredKeyIdPattern = /^\w+$/
+// Iron's salts are lowercase hex (64 characters with its default 256 salt bits); the upper bound
+// keeps the PBKDF2 input that an untrusted token can choose small.
+const kSaltPattern = /^[0-9a-f]{1,128}$/
+const kExpirationPattern = /^[1-9]\d*$/
+
+const kEncryption = { algorithm: 'aes-256-cbc', iterations: 1, minPasswordlength: kMinSecretLength } as const
+const kIntegrity = { algorithm: 'sha256', iterations: 1, minPasswordlength: kMinSecretLength } as const
+
+const kEncoder = new TextEncoder()
+const kDecoder = new TextDecoder('utf-8', { fatal: true })
+
+const kMalformed: UnsealResult = Object.freeze({ ok: false, reason: 'malformed' })
+const kBadSeal: UnsealResult = Object.freeze({ ok: false, reason: 'bad-seal' })
+const kBadExpiry: UnsealResult = Object.freeze({ ok: false, reason: 'bad-expiry' })
+const kExpired: UnsealResult = Object.freeze({ ok: false, reason: 'expired' })
+
+type Purpose = 'encryption' | 'integrity'
+
+interface SealKeys {
+  readonly encryption: CryptoKey
+  readonly integrity: CryptoKey
+}
+
+interface CachedResult {
+  readonly json: string
+  readonly keyId: string
+  readonly expiresAt: number
+}
+
+/** Checks secrets (K1) and returns them as key id -> secret, newest last. */
+function readSecrets(secrets: SecretInput): Map<string, string> {
+  const fail = (message: string): never => {
+    throw new SessionError(SessionErrorCode.INVALID_SECRET, message)
+  }
+  const entries: [string, unknown][] =
+    typeof secrets === 'string'
+      ? [['', secrets]]
+      : typeof secrets === 'object' && secrets !== null && !Array.isArray(secrets)
+        ? Object.entries(secrets)
+        : fail('`secret` must be a string of at least 32 characters or an object of { keyId: secret }.')
+  if (entries.length === 0) fail('`secret` has no keys: give at least one { keyId: secret } entry.')
+  const keys = new Map<string, string>()
+  const owners = new Map<string, string>()
+  for (const [id, secret] of entries) {
+    const name = typeof secrets === 'string' ? 'The secret' : `The secret of key id "${id}"`
+    // The key id is written into every token and is not secret; the secret never appears here.
+    if (typeof secrets !== 'string' && !kConfiguredKeyIdPattern.test(id)) {
+      fail(`Key id ${JSON.stringify(id)} is invalid: use letters, digits and "_" only (/^\\w+$/).`)
+    }
+    if (typeof secret !== 'string') fail(`${name} must be a string.`)
+    const value = secret as string
+    if (value.length === 0) fail(`${name} is empty: use at least 32 random characters.`)
+    if (value.length < kMinSecretLength) {
+      fail(`${name} is shorter than 32 characters: use at least 32 random characters.`)
+    }
+    const owner = owners.get(value)
+    if (owner !== undefined) {
+      fail(`Key ids "${owner}" and "${id}" have the same secret: give every key id its own secret.`)
+    }
+    owners.set(value, id)
+    keys.set(id, value)
+  }
+  return keys
+}
+
+function readCount(value: number | undefined, fallback: number, name: string, min: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new SessionError(SessionErrorCode.INVALID_OPTION, `\`${name}\` must be an integer >= ${min}.`)
+  }
+  return value
+}
+
+function randomSalt(): string {
+  return uint8ArrayToHex(crypto.getRandomValues(new Uint8Array(kSaltBytes)))
+}
+
+async function deriveKey(secret: string, purpose: Purpose, salt: string): Promise<CryptoKey> {
+  const derived =
+    purpose === 'encryption'
+      ? await generateKey(secret, { ...kEncryption, salt })
+      : await generateKey(secret, { ...kIntegrity, salt })
+  return derived.key
+}
+
+/** Map-based LRU: `Map` iterates in insertion order, so re-inserting on use keeps the oldest first. */
+function remember<V>(map: Map<string, V>, limit: number, key: string, value: V): void {
+  if (limit <= 0) return
+  map.delete(key)
+  if (map.size >= limit) {
+    const oldest = map.keys().next()
+    if (oldest.done !== true) map.delete(oldest.value)
+  }
+  map.set(key, value)
+}
+
+class IronSealer implements Sealer {
+  readonly currentKeyId: string
+  readonly #secrets: Map<string, string>
+  readonly #cacheSize: number
+  readonly #maxTokenLength: number
+  readonly #results = new Map<string, CachedResult>()
+  readonly #keys = new Map<string, CryptoKey>()
+  readonly #sealSecret: string
+  readonly #encryptionSalt = randomSalt()
+  readonly #integritySalt = randomSalt()
+  /** `false` only for {@link unsealAllowingNoExpiry}: iron's own rule instead of X4, and no cache. */
+  readonly #requireExpiry: boolean
+  #sealKeys: Promise<SealKeys> | undefined
+
+  constructor(secrets: SecretInput, options: SealerOptions = {}, requireExpiry = true) {
+    this.#secrets = readSecrets(secrets)
+    this.#requireExpiry = requireExpiry
+    this.#cacheSize = readCount(options.cacheSize, kDefaults.cacheSize, 'cacheSize', 0)
+    this.#maxTokenLength = readCount(options.maxTokenLength, kDefaults.maxTokenLength, 'maxTokenLength', 1)
+    const ids = [...this.#secrets.keys()]
+    this.currentKeyId = ids[ids.length - 1]!
+    this.#sealSecret = this.#secrets.get(this.currentKeyId)!
+  }
+
+  async seal(payload: unknown, expiresAt: number): Promise<string> {
+    let json: string | undefined
+    try {
+      json = JSON.stringify(payload)
+    } catch (cause) {
+      throw new SessionError(
+        SessionErrorCode.NOT_SERIALIZABLE,
+        'Session data cannot be serialized to JSON.',
+        { cause },
+      )
+    }
+    if (json === undefined) {
+      throw new SessionError(
+        SessionErrorCode.NOT_SERIALIZABLE,
+        'Session data cannot be serialized to JSON (JSON.stringify gave undefined).',
+      )
+    }
+    if (!Number.isSafeInteger(expiresAt) || expiresAt <= 0) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_OPTION,
+        '`expiresAt` must be a positive integer (epoch ms).',
+      )
+    }
+    const keys = await this.#getSealKeys()
+    const iv = crypto.getRandomValues(new Uint8Array(kIvBytes))
+    const encrypted = await crypto.subtle.encrypt(
+      { name: 'AES-CBC', iv },
+      keys.encryption,
+      kEncoder.encode(json),
+    )
+    const ivText = encodeBase64Url(iv)
+    const encryptedText = encodeBase64Url(new Uint8Array(encrypted))
+    // Exactly iron's layout: the MAC covers these six fields joined by `*`.
+    const base = `${kPrefix}*${this.currentKeyId}*${this.#encryptionSalt}*${ivText}*${encryptedText}*${expiresAt}`
+    const mac = await crypto.subtle.sign('HMAC', keys.integrity, kEncoder.encode(base))
+    const token = `${base}*${this.#integritySalt}*${encodeBase64Url(new Uint8Array(mac))}`
+    if (token.length > this.#maxTokenLength) {
+      throw new SessionError(
+        SessionErrorCode.TOO_LARGE,
+        `The sealed session is ${token.length} characters, over maxTokenLength (${this.#maxTokenLength}): store less data in it or use a server store.`,
+      )
+    }
+    return token
+  }
+
+  async unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult> {
+    try {
+      return await this.#open(token, now, maxLifetimeMs)
+    } catch {
+      // Not reachable with a working `crypto.subtle`; a failure to verify is still no session.
+      return kBadSeal
+    }
+  }
+
+  async #open(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult> {
+    const requireExpiry = this.#requireExpiry
+    if (typeof token !== 'string' || token.length > this.#maxTokenLength) return kMalformed
+
+    const hit = this.#results.get(token)
+    if (hit !== undefined) {
+      // Only tokens that passed every check below are stored, and each accepted token has exactly
+      // one spelling, so the token string is a safe key. Expiry depends on `now`: checked every time.
+      const failure = checkExpiry(hit.expiresAt, now, maxLifetimeMs)
+      if (failure !== undefined) {
+        if (failure === kExpired) this.#results.delete(token)
+        return failure
+      }
+      this.#results.delete(token)
+      this.#results.set(token, hit)
+      return { ok: true, payload: JSON.parse(hit.json), keyId: hit.keyId, expiresAt: hit.expiresAt }
+    }
+
+    // Shape, in full, before any crypto (T2, T3, T5).
+    const parts = token.split('*')
+    if (parts.length !== 8) return kMalformed
+    const [prefix, keyId, encryptionSalt, ivText, encryptedText, expiration, integritySalt, macText] =
+      parts as [string, string, string, string, string, string, string, string]
+    if (
+      prefix !== kPrefix ||
+      !kKeyIdPattern.test(keyId) ||
+      !kSaltPattern.test(encryptionSalt) ||
+      !kSaltPattern.test(integritySalt)
+    ) {
+      return kMalformed
+    }
+    const iv = decodeBase64Url(ivText)
+    if (iv === undefined || iv.length !== kIvBytes) return kMalformed
+    const encrypted = decodeBase64Url(encryptedText)
+    if (encrypted === undefined || encrypted.length === 0 || encrypted.length % kAesBlock !== 0)
+      return kMalformed
+    const mac = decodeBase64Url(macText)
+    if (mac === undefined || mac.length !== kMacBytes) return kMalformed
+
+    // Iron treats a missing expiration as "never expires"; a session must always carry one (X4).
+    let expiresAt = Number.POSITIVE_INFINITY
+    if (expiration !== '' || requireExpiry) {
+      if (expiration === '') return kBadExpiry
+      if (!kExpirationPattern.test(expiration)) return kMalformed
+      expiresAt = Number(expiration)
+      const failure = checkExpiry(expiresAt, now, requireExpiry ? maxLifetimeMs : Number.POSITIVE_INFINITY)
+      if (failure !== undefined) return failure
+    }
+
+    // Iron's convention: a token without a key id is read with the `default` entry of a key map.
+    const keyName = keyId === '' && !this.#secrets.has('') ? 'default' : keyId
+    const secret = this.#secrets.get(keyName)
+    if (secret === undefined) return { ok: false, reason: 'unknown-key', keyId }
+
+    // The MAC covers the first six fields exactly as they appear in the token.
+    const macBase = token.slice(0, token.length - integritySalt.length - macText.length - 2)
+    const integrity = await this.#getKey(keyName, secret, 'integrity', integritySalt)
+    if (!(await crypto.subtle.verify('HMAC', integrity.key, mac, kEncoder.encode(macBase)))) return kBadSeal
+    // Keys are remembered only for salts that proved genuine, so forged salts cannot churn the cache.
+    if (integrity.fresh) this.#rememberKey(keyName, 'integrity', integritySalt, integrity.key)
+
+    const encryption = await this.#getKey(keyName, secret, 'encryption', encryptionSalt)
+    let json: string
+    try {
+      json = kDecoder.decode(await crypto.subtle.decrypt({ name: 'AES-CBC', iv }, encryption.key, encrypted))
+    } catch {
+      return kBadSeal
+    }
+    if (encryption.fresh) this.#rememberKey(keyName, 'encryption', encryptionSalt, encryption.key)
+
+    let payload: unknown
+    try {
+      payload = JSON.parse(json)
+    } catch {
+      return kBadSeal
+    }
+    if (requireExpiry) remember(this.#results, this.#cacheSize, token, { json, keyId, expiresAt })
+    return { ok: true, payload, keyId, expiresAt }
+  }
+
+  #getSealKeys(): Promise<SealKeys> {
+    if (this.#sealKeys === undefined) {
+      const secret = this.#sealSecret
+      this.#sealKeys = Promise.all([
+        deriveKey(secret, 'encryption', this.#encryptionSalt),
+        deriveKey(secret, 'integrity', this.#integritySalt),
+      ]).then(
+        ([encryption, integrity]) => ({ encryption, integrity }),
+        (error: unknown) => {
+          this.#sealKeys = undefined
+          throw error
+        },
+      )
+    }
+    return this.#sealKeys
+  }
+
+  async #getKey(
+    keyName: string,
+    secret: string,
+    purpose: Purpose,
+    salt: string,
+  ): Promise<{ key: CryptoKey; fresh: boolean }> {
+    if (keyName === this.currentKeyId) {
+      const own = purpose === 'encryption' ? this.#encryptionSalt : this.#integritySalt
+      if (salt === own) return { key: (await this.#getSealKeys())[purpose], fresh: false }
+    }
+    const cacheKey = `${purpose}*${keyName}*${salt}`
+    const cached = this.#keys.get(cacheKey)
+    if (cached !== undefined) {
+      this.#keys.delete(cacheKey)
+      this.#keys.set(cacheKey, cached)
+      return { key: cached, fresh: false }
+    }
+    return { key: await deriveKey(secret, purpose, salt), fresh: true }
+  }
+
+  #rememberKey(keyName: string, purpose: Purpose, salt: string, key: CryptoKey): void {
+    remember(this.#keys, kKeyCacheSize, `${purpose}*${keyName}*${salt}`, key)
+  }
+}
+
+/** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
+function checkExpiry(expiresAt: number, now: number, maxLifetimeMs: number): UnsealResult | undefined {
+  if (!(expiresAt > now)) return kExpired
+  if (!(expiresAt <= now + maxLifetimeMs)) return kBadExpiry
+  return undefined
+}
+
+/**
+ * Creates a sealer. Secrets are validated here (K1): a string of at least 32 characters (key id
+ * `''`), or `{ [keyId]: secret }` with key ids `/^\w+$/`, non-empty distinct secrets of at least 32
+ * characters. The newest key id is the last in the object's iteration order (integer-like ids come
+ * first, in numeric order): it seals, and every id unseals. Throws `INVALID_SECRET` / `INVALID_OPTION`.
+ */
+export function createSealer(secrets: SecretInput, options?: SealerOptions): Sealer {
+  return new IronSealer(secrets, options)
+}
+
+/**
+ * Unseals under iron's own expiry rule: a token without an expiration never expires, one with an
+ * expiration must not have passed, and no lifetime bound applies. Sessions never use this (X4: a
+ * session token without an expiry is no session); it exists to read tokens made by other iron users,
+ * such as `@hapi/iron`'s published test vector (K5). Nothing is cached. A token without expiry has
+ * `expiresAt: Infinity`.
+ */
+export async function unsealAllowingNoExpiry(
+  token: string,
+  secrets: SecretInput,
+  now: number,
+  options?: Pick<SealerOptions, 'maxTokenLength'>,
+): Promise<UnsealResult> {
+  return new IronSealer(secrets, { ...options, cacheSize: 0 }, false).unseal(
+    token,
+    now,
+    Number.POSITIVE_INFINITY,
+  )
+}

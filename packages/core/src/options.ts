@@ -1,0 +1,168 @@
+import { SessionError, SessionErrorCode } from './errors.js'
+import type { SessionEvent } from './events.js'
+import { type CookieOptions, validateCookieOptions } from './internal/cookie.js'
+import type { SecretInput } from './internal/sealer.js'
+import type { SessionStore } from './store.js'
+
+const DAY = 86_400
+
+/** Cookie attributes of the session cookie. */
+export interface SessionCookieOptions {
+  /** Cookie name. Use a `__Host-` name in production over HTTPS. @default 'session' */
+  name?: string
+  /** @default '/' */
+  path?: string
+  /** Omit for a host-only cookie (recommended). @default undefined */
+  domain?: string
+  /** @default 'lax' */
+  sameSite?: 'lax' | 'strict' | 'none' | false
+  /** `'auto'` sets `Secure` when the request came over HTTPS (as the adapter reports it). @default 'auto' */
+  secure?: boolean | 'auto'
+  /** @default true */
+  httpOnly?: boolean
+  /** CHIPS partitioned cookie; needs `secure: true`. @default false */
+  partitioned?: boolean
+  /** @default undefined */
+  priority?: 'low' | 'medium' | 'high'
+  /** Most cookies one session may be split into when its seal exceeds 4096 bytes. @default 2 */
+  maxChunks?: number
+  /** Most bytes (names plus values) all chunks together may take. @default 8000 */
+  maxTotalSize?: number
+}
+
+/** What a store failure does to a request. */
+export type StoreFailurePolicy =
+  /** The session cannot be used: touching it throws a `SessionError` with code `ERR_SESSION_STORE_UNAVAILABLE` and status 503. */
+  | 'fail'
+  /** The request runs with an empty session that is never saved, so the stored one is left as it was. */
+  | 'anonymous'
+
+export interface SessionOptions {
+  /**
+   * At least 32 characters, or `{ [keyId]: secret }` for rotation: the last entry seals (for
+   * integer-like ids JavaScript orders keys numerically, so the highest), every entry unseals.
+   */
+  secret: SecretInput
+  /** Server-side store; omitted, the whole session is sealed into the cookie. @default undefined */
+  store?: SessionStore
+  cookie?: SessionCookieOptions
+  /** Seconds without activity (a write or a rolling refresh) before the session ends. @default 604800 (7 days) */
+  idleTimeout?: number
+  /** Seconds from creation after which the session ends, however active. @default 2592000 (30 days) */
+  absoluteTimeout?: number
+  /**
+   * Seconds after the last refresh at which an unchanged session is sent again to slide its idle
+   * window; `true` means a quarter of `idleTimeout`, `false` never (only writes slide it). @default true
+   */
+  rolling?: boolean | number
+  /** What a store failure does to the request. @default 'fail' */
+  onStoreError?: StoreFailurePolicy
+  /** Unsealed cookies remembered so an unchanged cookie costs no crypto (entries; 0 disables). @default 1000 */
+  unsealCacheSize?: number
+  /** Current time in epoch milliseconds; inject one in tests. @default Date.now */
+  clock?: () => number
+  /** Telemetry. Events carry reasons and key ids, never a cookie value, a session id or a secret. */
+  onEvent?: (event: SessionEvent) => void
+}
+
+export const defaults = Object.freeze({
+  cookie: Object.freeze({
+    name: 'session',
+    path: '/',
+    sameSite: 'lax',
+    secure: 'auto',
+    httpOnly: true,
+    partitioned: false,
+    maxChunks: 2,
+    maxTotalSize: 8000,
+  }),
+  idleTimeout: 7 * DAY,
+  absoluteTimeout: 30 * DAY,
+  rolling: true,
+  onStoreError: 'fail',
+  unsealCacheSize: 1000,
+} as const)
+
+export interface ResolvedOptions {
+  cookie: Readonly<CookieOptions>
+  maxChunks: number
+  maxTotalSize: number
+  idleMs: number
+  absoluteMs: number
+  /** Milliseconds after the last refresh at which a rolling refresh is due; Infinity when off. */
+  rollingMs: number
+  store: SessionStore | undefined
+  onStoreError: StoreFailurePolicy
+  clock: () => number
+  emit: (event: SessionEvent) => void
+}
+
+function invalid(message: string): never {
+  throw new SessionError(SessionErrorCode.INVALID_OPTION, message)
+}
+
+function seconds(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    invalid(`${name} must be a positive number of seconds, got ${String(value)}`)
+  }
+  return value
+}
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    invalid(`${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}
+
+export function resolveOptions(options: SessionOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') invalid('createSessionManager() needs an options object with a `secret`')
+  const c = { ...defaults.cookie, ...options.cookie }
+  const cookie = validateCookieOptions({
+    name: c.name,
+    path: c.path,
+    domain: c.domain,
+    sameSite: c.sameSite,
+    secure: c.secure,
+    httpOnly: c.httpOnly,
+    partitioned: c.partitioned,
+    priority: c.priority,
+  })
+  const idle = seconds('idleTimeout', options.idleTimeout ?? defaults.idleTimeout)
+  const absolute = seconds('absoluteTimeout', options.absoluteTimeout ?? defaults.absoluteTimeout)
+  const rolling = options.rolling ?? defaults.rolling
+  let rollingMs: number
+  if (rolling === true) rollingMs = (Math.min(idle, absolute) * 1000) / 4
+  else if (rolling === false) rollingMs = Number.POSITIVE_INFINITY
+  else rollingMs = seconds('rolling', rolling) * 1000
+  const policy = options.onStoreError ?? defaults.onStoreError
+  if (policy !== 'fail' && policy !== 'anonymous') invalid(`onStoreError must be 'fail' or 'anonymous', got ${String(policy)}`)
+  const store = options.store
+  if (store !== undefined) {
+    for (const method of ['get', 'set', 'delete'] as const) {
+      if (typeof store?.[method] !== 'function') invalid(`store must implement ${method}(); see the SessionStore interface`)
+    }
+  }
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function') invalid('clock must be a function returning epoch milliseconds')
+  const listener = options.onEvent
+  return {
+    cookie,
+    maxChunks: positiveInt('cookie.maxChunks', c.maxChunks),
+    maxTotalSize: positiveInt('cookie.maxTotalSize', c.maxTotalSize),
+    idleMs: idle * 1000,
+    absoluteMs: absolute * 1000,
+    rollingMs,
+    store,
+    onStoreError: policy,
+    clock,
+    emit: listener
+      ? (event) => {
+          // Telemetry must never break a request.
+          try {
+            listener(event)
+          } catch {}
+        }
+      : () => {},
+  }
+}

@@ -1,0 +1,249 @@
+import { SessionError, SessionErrorCode } from './errors.js'
+
+/**
+ * Your session's shape. Extend it by declaration merging (each adapter re-exports an interface of
+ * the same name that extends this one):
+ * `declare module '@x/session-express' { interface SessionData { userId: string } }`
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: an open interface, meant to be merged into
+export interface SessionData {}
+
+type Callback = (err?: unknown) => void
+
+/** The methods and metadata of a session; its data is reached through `get`/`set` or as properties. */
+export interface SessionApi<D extends object = SessionData> {
+  /** The session id (at least 128 random bits). Stable for the session's life, changed by `regenerate()`. */
+  readonly id: string
+  /** True until the session has been saved once: it did not come from the request. */
+  readonly isNew: boolean
+  readonly createdAt: Date
+  /** When the session ends if nothing else happens: the earlier of the idle and absolute limits. */
+  readonly expiresAt: Date
+  get<K extends keyof D & string>(key: K): D[K] | undefined
+  /** Sets a key; `undefined` deletes it. Writing the value a key already holds is not a change. */
+  set<K extends keyof D & string>(key: K, value: D[K] | undefined): void
+  delete(key: keyof D & string): void
+  has(key: keyof D & string): boolean
+  /** Removes every key; the session itself lives on (use `destroy()` to end it). */
+  clear(): void
+  /**
+   * A new id and a new cookie, after the old server record is deleted: call it on login and on
+   * privilege change. `keep: true` carries the data over. Also takes a Node-style callback.
+   */
+  regenerate(options?: { keep?: boolean }): Promise<void>
+  regenerate(callback: Callback): void
+  regenerate(options: { keep?: boolean }, callback: Callback): void
+  /** Ends the session: deletes the server record now and clears the cookie on this response. */
+  destroy(): Promise<void>
+  destroy(callback: Callback): void
+  /** Slides the idle window on this response even if nothing changed. */
+  touch(): void
+  /** Persists now (server stores), for work that outlives the response such as a WebSocket. */
+  save(): Promise<void>
+  save(callback: Callback): void
+  /** The data, as a plain object. */
+  toJSON(): Partial<D>
+}
+
+/** The session as handlers see it: its API, and its data as typed optional properties. */
+export type Session<D extends object = SessionData> = SessionApi<D> & Partial<Omit<D, keyof SessionApi<D>>>
+
+/** Names the data can never take: they are the API. */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  'id',
+  'isNew',
+  'createdAt',
+  'expiresAt',
+  'get',
+  'set',
+  'delete',
+  'has',
+  'clear',
+  'regenerate',
+  'destroy',
+  'touch',
+  'save',
+  'toJSON',
+  'then',
+  'flash',
+  'bindUser',
+])
+
+export type Data = Record<string, unknown>
+
+/** What the engine keeps about one request's session. Internal. */
+export interface SessionState {
+  id: string
+  isNew: boolean
+  createdAt: number
+  refreshedAt: number
+  data: Data
+  /** JSON of the data as loaded: anything that serializes differently at commit is a change. */
+  snapshot: string
+  /** Store record version the data was read at (0: none). */
+  version: number
+  /** Key id the cookie was sealed under (rotation re-seals). */
+  keyId: string | undefined
+  status: 'active' | 'destroyed' | 'failed'
+  failure: SessionError | undefined
+  /** Never saved (store failure with the 'anonymous' policy): the stored session is left alone. */
+  readOnly: boolean
+  /** Send the cookie on this response even if the data did not change (regenerate, touch). */
+  forceEmit: boolean
+  forceRefresh: boolean
+}
+
+/** The engine operations a session needs, implemented by the request cycle. */
+export interface SessionHost {
+  regenerate(state: SessionState, keep: boolean): Promise<void>
+  destroy(state: SessionState): Promise<void>
+  save(state: SessionState): Promise<void>
+  expiresAt(state: SessionState): number
+}
+
+export function nullData(source?: object): Data {
+  const data: Data = Object.create(null)
+  if (source) {
+    for (const key of Object.keys(source)) data[key] = (source as Data)[key]
+  }
+  return data
+}
+
+function withCallback(promise: Promise<void>, cb: unknown): Promise<void> | undefined {
+  if (typeof cb !== 'function') return promise
+  promise.then(
+    () => (cb as Callback)(),
+    (err) => (cb as Callback)(err),
+  )
+  return undefined
+}
+
+class SessionImpl {
+  readonly #state: SessionState
+  readonly #host: SessionHost
+
+  constructor(state: SessionState, host: SessionHost) {
+    this.#state = state
+    this.#host = host
+  }
+
+  get id() {
+    return this.#state.id
+  }
+  get isNew() {
+    return this.#state.isNew
+  }
+  get createdAt() {
+    return new Date(this.#state.createdAt)
+  }
+  get expiresAt() {
+    return new Date(this.#host.expiresAt(this.#state))
+  }
+  get(key: string) {
+    return this.#state.data[key]
+  }
+  set(key: string, value: unknown) {
+    assertDataKey(key)
+    if (value === undefined) delete this.#state.data[key]
+    else this.#state.data[key] = value
+  }
+  delete(key: string) {
+    delete this.#state.data[key]
+  }
+  has(key: string) {
+    return Object.hasOwn(this.#state.data, key)
+  }
+  clear() {
+    this.#state.data = nullData()
+  }
+  regenerate(options?: unknown, cb?: unknown) {
+    if (typeof options === 'function') return withCallback(this.#host.regenerate(this.#state, false), options)
+    const keep = (options as { keep?: boolean } | undefined)?.keep === true
+    return withCallback(this.#host.regenerate(this.#state, keep), cb)
+  }
+  destroy(cb?: unknown) {
+    return withCallback(this.#host.destroy(this.#state), cb)
+  }
+  touch() {
+    this.#state.forceRefresh = true
+  }
+  save(cb?: unknown) {
+    return withCallback(this.#host.save(this.#state), cb)
+  }
+  toJSON() {
+    return { ...this.#state.data }
+  }
+  flash(): never {
+    throw new SessionError(SessionErrorCode.UNSUPPORTED, 'session.flash() is not available in this version')
+  }
+}
+
+function assertDataKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') {
+    throw new SessionError(SessionErrorCode.RESERVED_KEY, 'session data keys must be strings')
+  }
+  if (RESERVED_KEYS.has(key)) {
+    throw new SessionError(
+      SessionErrorCode.RESERVED_KEY,
+      `"${key}" is a method or property of the session and cannot be used as a data key; choose another name`,
+    )
+  }
+}
+
+/**
+ * The object handlers see. A Proxy, so that `session.userId = 1` and `delete session.userId` work
+ * as Express and Koa users (and Passport) expect, while API names always resolve to the API.
+ */
+export function createSession<D extends object>(state: SessionState, host: SessionHost): Session<D> {
+  const impl = new SessionImpl(state, host)
+  const check = () => {
+    if (state.status === 'failed') throw state.failure
+  }
+  return new Proxy(Object.create(null), {
+    get(_target, key) {
+      // Promise resolution probes `then` on every value it settles with: answer before any check,
+      // so a session can be awaited (or returned from an async function) in every state.
+      if (key === 'then' || typeof key === 'symbol') return undefined
+      check()
+      if (RESERVED_KEYS.has(key)) {
+        const value = (impl as unknown as Record<string, unknown>)[key]
+        return typeof value === 'function' ? value.bind(impl) : value
+      }
+      return state.data[key]
+    },
+    set(_target, key, value) {
+      check()
+      impl.set(key as string, value)
+      return true
+    },
+    deleteProperty(_target, key) {
+      check()
+      if (typeof key === 'string' && !RESERVED_KEYS.has(key)) delete state.data[key]
+      return true
+    },
+    has(_target, key) {
+      check()
+      return typeof key === 'string' && (RESERVED_KEYS.has(key) || Object.hasOwn(state.data, key))
+    },
+    ownKeys() {
+      check()
+      return Object.keys(state.data)
+    },
+    getOwnPropertyDescriptor(_target, key) {
+      check()
+      if (typeof key !== 'string' || !Object.hasOwn(state.data, key)) return undefined
+      return { value: state.data[key], writable: true, enumerable: true, configurable: true }
+    },
+    defineProperty(_target, key, descriptor) {
+      check()
+      if (!('value' in descriptor)) {
+        throw new SessionError(SessionErrorCode.RESERVED_KEY, 'session data must be plain values, not accessors')
+      }
+      impl.set(key as string, descriptor.value)
+      return true
+    },
+    setPrototypeOf() {
+      return false
+    },
+  }) as Session<D>
+}

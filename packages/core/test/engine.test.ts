@@ -1,0 +1,303 @@
+import { seal as ironSeal, defaults as ironDefaults } from 'iron-webcrypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import {
+  createSessionManager,
+  isSessionId,
+  memoryStore,
+  SessionError,
+  type SessionEvent,
+  type SessionOptions,
+} from '../src/index.js'
+import { createSealer } from '../src/internal/sealer.js'
+import { createTestClock } from '../src/testing.js'
+
+const SECRET = 'engine-test-secret-0123456789-abcdefghij'
+
+function setup(extra: Partial<SessionOptions> = {}) {
+  const clock = createTestClock()
+  const events: SessionEvent[] = []
+  const manager = createSessionManager({ secret: SECRET, clock, onEvent: (e) => events.push(e), ...extra })
+  /** One request: load, run `handler`, commit; returns the Set-Cookie values and a cookie header for the next. */
+  const request = async (cookie: string | undefined, handler: (s: Record<string, unknown> & { [k: string]: any }) => unknown = () => {}) => {
+    const cycle = manager.begin({ cookieHeader: cookie })
+    const session = await cycle.load()
+    await handler(session as never)
+    const result = await cycle.commit()
+    const next = result.setCookie.length
+      ? result.setCookie.map((h) => h.split(';')[0]).filter((pair) => !pair?.endsWith('=')).join('; ')
+      : cookie
+    return { ...result, next, session }
+  }
+  return { manager, clock, events, request }
+}
+
+describe('options', () => {
+  it('K1: a short, empty or duplicate secret or a bad key id fails construction with a code', () => {
+    const cases: unknown[] = [
+      'x'.repeat(31),
+      '',
+      { a: SECRET, b: SECRET },
+      { 'a-b': SECRET },
+      { '': SECRET },
+      {},
+      undefined,
+    ]
+    for (const secret of cases) {
+      const error = (() => {
+        try {
+          createSessionManager({ secret: secret as never })
+        } catch (e) {
+          return e
+        }
+      })()
+      expect(SessionError.is(error), JSON.stringify(secret)).toBe(true)
+      expect((error as SessionError).code).toBe('ERR_SESSION_INVALID_SECRET')
+      expect(String((error as Error).message)).not.toContain(SECRET)
+    }
+  })
+
+  it('C1: cookie names and attributes that cannot be sent are refused at construction', () => {
+    for (const cookie of [{ name: 'a b' }, { name: 'a;b' }, { name: 'a=b' }, { path: '/a;b' }, { domain: 'a,b' }]) {
+      expect(() => createSessionManager({ secret: SECRET, cookie })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_COOKIE' }),
+      )
+    }
+  })
+
+  it('C2: __Host- and __Secure- names, Partitioned and SameSite=None need Secure', () => {
+    for (const cookie of [
+      { name: '__Host-sid' },
+      { name: '__Host-sid', secure: true, path: '/app' },
+      { name: '__Host-sid', secure: true, domain: 'example.com' },
+      { name: '__Secure-sid', secure: 'auto' as const },
+      { partitioned: true },
+      { sameSite: 'none' as const },
+    ]) {
+      expect(() => createSessionManager({ secret: SECRET, cookie })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_COOKIE' }),
+      )
+    }
+    expect(() => createSessionManager({ secret: SECRET, cookie: { name: '__Host-sid', secure: true } })).not.toThrow()
+  })
+
+  it('rejects nonsense timeouts and policies with INVALID_OPTION', () => {
+    for (const extra of [{ idleTimeout: 0 }, { absoluteTimeout: -1 }, { rolling: Number.NaN }, { onStoreError: 'ignore' }]) {
+      expect(() => createSessionManager({ secret: SECRET, ...(extra as object) })).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_OPTION' }),
+      )
+    }
+  })
+})
+
+describe('engine', () => {
+  it('E1: a request that never loads the session does no work and sends nothing', async () => {
+    const { manager } = setup()
+    const cycle = manager.begin({ cookieHeader: 'session=garbage' })
+    expect(cycle.loaded).toBe(false)
+    expect(await cycle.commit()).toEqual({ setCookie: [] })
+  })
+
+  it('L8: parallel load() calls return the same session object', async () => {
+    const { manager } = setup()
+    const cycle = manager.begin({ cookieHeader: undefined })
+    const [a, b, c] = await Promise.all([cycle.load(), cycle.load(), cycle.load()])
+    expect(a).toBe(b)
+    expect(b).toBe(c)
+  })
+
+  it('C4: session ids carry 144 random bits and never repeat', async () => {
+    const { manager } = setup()
+    const ids = new Set<string>()
+    for (let i = 0; i < 2000; i++) {
+      const session = await manager.begin({ cookieHeader: undefined }).load()
+      expect(isSessionId(session.id)).toBe(true)
+      ids.add(session.id)
+    }
+    expect(ids.size).toBe(2000)
+    const bytes = Buffer.from([...ids][0] ?? '', 'base64url')
+    expect(bytes.length * 8).toBeGreaterThanOrEqual(128)
+  })
+
+  it('E11: modified tracking compares what would be saved, for any JSON data', async () => {
+    const { request } = setup()
+    const json = fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['id', 'isNew', 'createdAt', 'expiresAt', 'get', 'set', 'delete', 'has', 'clear', 'regenerate', 'destroy', 'touch', 'save', 'toJSON', 'then', 'flash', 'bindUser'].includes(k)),
+      fc.jsonValue({ maxDepth: 3 }),
+      { minKeys: 1, maxKeys: 5 },
+    )
+    await fc.assert(
+      fc.asyncProperty(json, async (data) => {
+        const first = await request(undefined, (s) => Object.assign(s, structuredClone(data)))
+        expect(first.setCookie).toHaveLength(1)
+        // The same values written again: no change, no cookie.
+        const same = await request(first.next, (s) => Object.assign(s, JSON.parse(JSON.stringify(data))))
+        expect(same.setCookie).toEqual([])
+        // A nested change anywhere is one.
+        const changed = await request(first.next, (s) => {
+          const key = Object.keys(data)[0] as string
+          s[key] = { wrapped: s[key] ?? null }
+        })
+        expect(changed.setCookie).toHaveLength(1)
+      }),
+      { numRuns: 60 },
+    )
+  })
+
+  it('T7: data keys cannot shadow the API and __proto__ pollutes nothing', async () => {
+    const { request } = setup()
+    const { next } = await request(undefined, (s) => {
+      expect(() => {
+        s.save = 1
+      }).toThrow(expect.objectContaining({ code: 'ERR_SESSION_RESERVED_KEY' }))
+      expect(() => (s as any).set('destroy', 1)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_RESERVED_KEY' }))
+      Object.assign(s, JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"ok":1}'))
+    })
+    const { session } = await request(next)
+    expect(typeof session.save).toBe('function')
+    expect((session as any).get('__proto__')).toEqual({ polluted: 1 })
+    expect(({} as any).polluted).toBeUndefined()
+    expect(Object.keys(session).sort()).toEqual(['__proto__', 'constructor', 'ok'])
+  })
+
+  it('T6: a valid seal whose payload has the wrong shape is no session', async () => {
+    const { request, events, clock } = setup()
+    const sealer = createSealer(SECRET)
+    const exp = clock() + 60_000
+    const good = await request(undefined, (s) => {
+      s.a = 1
+    })
+    const id = good.session.id
+    const payloads: unknown[] = [
+      [1, 2],
+      null,
+      'string',
+      { v: 1, id, n: 'session', c: clock(), r: clock() },
+      { v: 2, id, n: 'session', c: clock(), r: clock(), d: {} },
+      { v: 1, id: 'short', n: 'session', c: clock(), r: clock(), d: {} },
+      { v: 1, id, n: 'other', c: clock(), r: clock(), d: {} },
+      { v: 1, id, n: 'session', c: 'x', r: clock(), d: {} },
+      { v: 1, id, n: 'session', c: clock(), r: clock() - 1, d: {} },
+      { v: 1, id, n: 'session', c: clock(), r: clock(), d: [1] },
+    ]
+    for (const payload of payloads) {
+      const token = await sealer.seal(payload, exp)
+      const { session } = await request(`session=${token}`)
+      expect(session.isNew, JSON.stringify(payload)).toBe(true)
+    }
+    expect(events.filter((e) => e.type === 'invalid' && e.reason === 'bad-payload')).toHaveLength(payloads.length)
+  })
+
+  it('X4: a token without an iron expiry, or one beyond the configured lifetime, is no session', async () => {
+    const { request, events, clock } = setup({ absoluteTimeout: 3600 })
+    const payload = { v: 1, id: 'A'.repeat(24), n: 'session', c: clock(), r: clock(), d: { a: 1 } }
+    const noExpiry = await ironSeal(payload, SECRET, { ...ironDefaults, ttl: 0, localtimeOffsetMsec: clock() - Date.now() })
+    expect((await request(`session=${noExpiry}`)).session.isNew).toBe(true)
+    const tooLong = await createSealer(SECRET).seal(payload, clock() + 3601_000)
+    expect((await request(`session=${tooLong}`)).session.isNew).toBe(true)
+    const fine = await createSealer(SECRET).seal(payload, clock() + 3000_000)
+    expect((await request(`session=${fine}`)).session.isNew).toBe(false)
+    expect(events.filter((e) => e.type === 'invalid' && e.reason === 'bad-expiry')).toHaveLength(2)
+  })
+
+  it('L4: writes after destroy() do not resurrect the session', async () => {
+    const { request } = setup()
+    const { next } = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const destroyed = await request(next, async (s) => {
+      await s.destroy()
+      s.user = 'mallory'
+    })
+    expect(destroyed.setCookie).toHaveLength(1)
+    expect(destroyed.setCookie[0]).toMatch(/^session=; .*Max-Age=0/)
+  })
+
+  it('regenerate, destroy and save take Node-style callbacks (Passport calls them so)', async () => {
+    const { request } = setup({ store: memoryStore() })
+    await request(undefined, async (s) => {
+      s.user = 'ada'
+      await new Promise<void>((resolve, reject) => s.save((err?: unknown) => (err ? reject(err) : resolve())))
+      const before = s.id
+      await new Promise<void>((resolve, reject) => s.regenerate((err?: unknown) => (err ? reject(err) : resolve())))
+      expect(s.id).not.toBe(before)
+      await new Promise<void>((resolve, reject) => s.destroy((err?: unknown) => (err ? reject(err) : resolve())))
+    })
+  })
+
+  it('NOT_SERIALIZABLE: data JSON cannot carry is a clear error at commit', async () => {
+    const { manager } = setup()
+    const cycle = manager.begin({ cookieHeader: undefined })
+    const session = (await cycle.load()) as any
+    session.n = 10n
+    await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_NOT_SERIALIZABLE' })
+  })
+
+  it('C3: a session too large for the cookie chunks is refused with TOO_LARGE', async () => {
+    const { manager } = setup()
+    const cycle = manager.begin({ cookieHeader: undefined })
+    const session = (await cycle.load()) as any
+    session.big = 'x'.repeat(9000)
+    await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_TOO_LARGE' })
+  })
+})
+
+describe('server store', () => {
+  it('S4: parallel requests writing different keys of one session all persist', async () => {
+    const store = memoryStore()
+    const { request } = setup({ store })
+    const { next } = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        request(next, (s) => {
+          s[`k${i}`] = i
+        }),
+      ),
+    )
+    const { session } = await request(next)
+    const data = session.toJSON() as Record<string, unknown>
+    for (let i = 0; i < 20; i++) expect(data[`k${i}`]).toBe(i)
+    expect(data.user).toBe('ada')
+  })
+
+  it('S4: a conflicting request re-applies only its own changes, including deletes', async () => {
+    const store = memoryStore()
+    const { request, manager } = setup({ store })
+    const { next } = await request(undefined, (s) => {
+      s.a = 1
+      s.b = 1
+    })
+    const slow = manager.begin({ cookieHeader: next })
+    const slowSession = (await slow.load()) as any
+    await request(next, (s) => {
+      s.a = 2
+    })
+    delete slowSession.b
+    await slow.commit()
+    const data = (await request(next)).session.toJSON()
+    expect(data).toEqual({ a: 2 })
+  })
+
+  it('S7: a store failure on load makes the session throw 503 when touched, not before', async () => {
+    const inner = memoryStore()
+    let failing = false
+    const store = {
+      ...inner,
+      get: (id: string) => (failing ? Promise.reject(new Error('down')) : inner.get(id)),
+      set: inner.set,
+      delete: inner.delete,
+    }
+    const { request, manager, events } = setup({ store })
+    const { next } = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    failing = true
+    const cycle = manager.begin({ cookieHeader: next })
+    const session = (await cycle.load()) as any
+    expect(() => session.user).toThrow(expect.objectContaining({ code: 'ERR_SESSION_STORE_UNAVAILABLE', status: 503 }))
+    expect(await cycle.commit()).toEqual({ setCookie: [] })
+    expect(events.some((e) => e.type === 'store-error')).toBe(true)
+  })
+})
