@@ -1,14 +1,68 @@
-import { defineConfig } from 'tsup'
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { defineConfig, type Options } from 'tsup'
 
-export default defineConfig({
+/**
+ * These two ship ESM only. The ESM build keeps them as ordinary dependencies; the CommonJS build
+ * bundles them, because `require()` of an ES module only works by default from Node 20.19 / 22.12
+ * and this package supports every Node >= 20.
+ */
+const esmOnlyDependencies = ['iron-webcrypto', 'uint8array-extras']
+
+const common = {
   entry: ['src/index.ts', 'src/testing.ts'],
-  format: ['esm', 'cjs'],
   dts: true,
-  clean: true,
   sourcemap: true,
   target: 'es2022',
   tsconfig: '../../tsconfig.build.json',
-  // iron-webcrypto and uint8array-extras ship ESM only: bundle them into the CommonJS build so
-  // `require('@x/session-core')` works on every supported Node without require(esm).
-  noExternal: [],
+  // Two configs build in parallel into one folder: tsup's own `clean` in either would race the
+  // other, so the folder is emptied once, below, before both start.
+  clean: false,
+} satisfies Options
+
+export default defineConfig(() => {
+  rmSync('dist', { recursive: true, force: true })
+  return [
+    { ...common, format: 'esm' },
+    {
+      ...common,
+      format: 'cjs',
+      noExternal: esmOnlyDependencies,
+      onSuccess: async () => {
+        writeBundledLicenses()
+        checkRequireWithoutEsmSupport()
+      },
+    },
+  ]
 })
+
+/** Bundled code carries its MIT notices with it: one file in `dist`, which is what is published. */
+function writeBundledLicenses(): void {
+  const sections = esmOnlyDependencies.map((name) => {
+    const dir = realpathSync(join('node_modules', name))
+    const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }
+    const file = readdirSync(dir).find((entry) => /^licen[cs]e/i.test(entry))
+    if (!file) throw new Error(`${name}: no license file to ship with the CommonJS bundle`)
+    return `## ${name}@${version}\n\n${readFileSync(join(dir, file), 'utf8').trim()}\n`
+  })
+  writeFileSync(
+    'dist/THIRD-PARTY-LICENSES.md',
+    `# Third-party code in the CommonJS build (dist/*.cjs)\n\n${sections.join('\n')}`,
+  )
+}
+
+/**
+ * Loads the CommonJS build with require(esm) switched off, as Node 20.0-20.18 runs it: a new
+ * ESM-only import that is not in the bundle list fails the build here, not in a user's app.
+ */
+function checkRequireWithoutEsmSupport(): void {
+  const flag = '--no-experimental-require-module'
+  const flags = process.allowedNodeEnvironmentFlags.has(flag) ? [flag] : []
+  for (const entry of ['dist/index.cjs', 'dist/testing.cjs']) {
+    if (!existsSync(entry)) throw new Error(`${entry} was not built`)
+    execFileSync(process.execPath, [...flags, '-e', `require(${JSON.stringify(`./${entry}`)})`], {
+      stdio: 'inherit',
+    })
+  }
+}

@@ -5,7 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Jar, parseSetCookie, type Reply, send } from './client.js'
 import { conformanceRoutes, Gate } from './routes.js'
 import { type InstrumentedStore, instrument } from './stores.js'
-import type { AdapterHarness, AdapterSuiteOptions, ConformanceApp, RunningServer, StoreCase } from './types.js'
+import type {
+  AdapterHarness,
+  AdapterSuiteOptions,
+  ConformanceApp,
+  RunningServer,
+  StoreCase,
+} from './types.js'
 
 const SECRET = 'conformance-secret-0123456789-abcdefghij'
 const OTHER_SECRET = 'another-app-secret-0123456789-abcdefghij'
@@ -103,11 +109,17 @@ async function startFixture(
  * The adapter conformance suite: every CONFORMANCE.md line an adapter can show over real HTTP,
  * run with the cookie store and with each server store given (default: the memory store).
  */
-export function describeAdapterConformance(harness: AdapterHarness, suiteOptions: AdapterSuiteOptions = {}): void {
+export function describeAdapterConformance(
+  harness: AdapterHarness,
+  suiteOptions: AdapterSuiteOptions = {},
+): void {
   const stores: readonly StoreCase[] = suiteOptions.stores ?? [
     { name: 'memory store', create: (clock) => memoryStore({ clock }) },
   ]
-  const modes: Mode[] = [{ name: 'cookie store', store: undefined }, ...stores.map((store) => ({ name: store.name, store }))]
+  const modes: Mode[] = [
+    { name: 'cookie store', store: undefined },
+    ...stores.map((store) => ({ name: store.name, store })),
+  ]
   for (const mode of modes) {
     describe(`${harness.name} conformance (${mode.name})`, () => {
       defineCases(harness, mode, suiteOptions)
@@ -219,7 +231,10 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
     it('L1: a value written in one request is read in the next', async () => {
       const { jar } = await f.login({ user: 'ada', n: 42, nested: { a: [1, 'b'] } })
       const reply = await f.get('/read', jar)
-      expect(reply.json()).toMatchObject({ isNew: false, data: { user: 'ada', n: 42, nested: { a: [1, 'b'] } } })
+      expect(reply.json()).toMatchObject({
+        isNew: false,
+        data: { user: 'ada', n: 42, nested: { a: [1, 'b'] } },
+      })
     })
 
     it('L2: nested mutation of a stored object counts as a change', async () => {
@@ -362,7 +377,10 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       expect(Number(cookie.attributes.get('max-age'))).toBe(IDLE / 2)
       expect(reply.json().expiresAt).toBe(f.clock() + (IDLE / 2) * 1000)
       f.clock.advance(IDLE / 2)
-      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({ isNew: true, has: false })
+      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
+        isNew: true,
+        has: false,
+      })
     })
 
     it('X5: an unchanged session re-emits its cookie at most once per refresh interval', async () => {
@@ -401,7 +419,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const token = jar.get(NAME) ?? ''
       const positions = new Set<number>([0, token.length - 1])
       for (let i = 0; i < token.length; i += Math.max(1, Math.floor(token.length / 60))) positions.add(i)
-      for (let i = 0; i < token.length; i++) if (token[i] === '*') [i - 1, i, i + 1].forEach((p) => positions.add(p))
+      for (let i = 0; i < token.length; i++) {
+        if (token[i] === '*') for (const p of [i - 1, i, i + 1]) positions.add(p)
+      }
       for (const i of positions) {
         if (i < 0 || i >= token.length) continue
         const swapped = token[i] === 'A' ? 'B' : 'A'
@@ -489,7 +509,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
     })
 
     it('T7: __proto__ and constructor keys pollute nothing', async () => {
-      const payload = JSON.parse('{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}')
+      const payload = JSON.parse(
+        '{"__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}',
+      )
       const reply = await f.post(q('/write', { set: payload }))
       expect(reply.status).toBe(200)
       const next = await f.get('/read', new Jar().apply(reply))
@@ -513,7 +535,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         headerText,
         headerText.map((v) => `${NAME}=${v}`),
         mutatedToken,
-        fc.array(fc.oneof(headerText, mutatedToken), { minLength: 1, maxLength: 4 }).map((parts) => parts.join('; ')),
+        fc
+          .array(fc.oneof(headerText, mutatedToken), { minLength: 1, maxLength: 4 })
+          .map((parts) => parts.join('; ')),
       )
       await fc.assert(
         fc.asyncProperty(header, async (cookie) => {
@@ -545,7 +569,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       f.clock.advance(IDLE + 1)
       await f.get('/read', jar)
       expect(f.events.length).toBeGreaterThan(0)
-      const text = JSON.stringify(f.events, (_k, v) => (v instanceof Error ? `${v.name}: ${v.message} ${String(v.cause)}` : v))
+      const text = JSON.stringify(f.events, (_k, v) =>
+        v instanceof Error ? `${v.name}: ${v.message} ${String(v.cause)}` : v,
+      )
       expect(text).not.toContain(jar.get(NAME))
       expect(text).not.toContain(id)
       expect(text).not.toContain(SECRET)
@@ -584,8 +610,12 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         await newApp.server.close()
       }
       const shared = mode.store ? instrument(await mode.store.create(createTestClock())) : undefined
-      const a = mode.store ? await startFixture(harness, mode, { secret: { k1: SECRET }, store: shared }) : oldApp
-      const b = mode.store ? await startFixture(harness, mode, { secret: { k1: SECRET, k2: OTHER_SECRET }, store: shared }) : newApp
+      const a = mode.store
+        ? await startFixture(harness, mode, { secret: { k1: SECRET }, store: shared })
+        : oldApp
+      const b = mode.store
+        ? await startFixture(harness, mode, { secret: { k1: SECRET, k2: OTHER_SECRET }, store: shared })
+        : newApp
       try {
         const { jar } = await a.login({ user: 'ada' })
         expect(jar.get(NAME)?.split('*')[1]).toBe('k1')
@@ -629,7 +659,14 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
   describe('attributes', () => {
     it('E9: attributes are exact, Max-Age is whole seconds within the remaining lifetime and 400 days', async () => {
       const app = await startFixture(harness, mode, {
-        cookie: { name: 'sid', path: '/', domain: 'example.test', sameSite: 'strict', secure: true, httpOnly: true },
+        cookie: {
+          name: 'sid',
+          path: '/',
+          domain: 'example.test',
+          sameSite: 'strict',
+          secure: true,
+          httpOnly: true,
+        },
       })
       try {
         const reply = await app.post(q('/write', { set: { n: 1 } }))
@@ -657,7 +694,10 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       } finally {
         await app.server.close()
       }
-      const long = await startFixture(harness, mode, { idleTimeout: 500 * 86_400, absoluteTimeout: 600 * 86_400 })
+      const long = await startFixture(harness, mode, {
+        idleTimeout: 500 * 86_400,
+        absoluteTimeout: 600 * 86_400,
+      })
       try {
         const reply = await long.post(q('/write', { set: { n: 1 } }))
         expect(parseSetCookie(reply.setCookie[0] ?? '').attributes.get('max-age')).toBe(String(400 * 86_400))

@@ -20,7 +20,8 @@ export interface SendOptions {
 /** A raw HTTP request over node:http, so the suite controls header lines byte for byte. */
 export function send(url: string, options: SendOptions = {}): Promise<Reply> {
   const headers: Record<string, string | string[]> = { ...options.headers }
-  if (options.cookie !== undefined) headers.cookie = typeof options.cookie === 'string' ? options.cookie : [...options.cookie]
+  if (options.cookie !== undefined)
+    headers.cookie = typeof options.cookie === 'string' ? options.cookie : [...options.cookie]
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = []

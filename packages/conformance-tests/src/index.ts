@@ -1,6 +1,6 @@
 export { describeAdapterConformance } from './adapter-suite.js'
 export { Jar, type ParsedSetCookie, parseSetCookie, type Reply, type SendOptions, send } from './client.js'
-export { type StoreFactory, describeStoreConformance, testId } from './store-suite.js'
+export { describeStoreConformance, type StoreFactory, testId } from './store-suite.js'
 export { type InstrumentedStore, instrument } from './stores.js'
 export type {
   AdapterHarness,

@@ -163,7 +163,10 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
         const target = ctx.sessions[ctx.query.get('which') ?? 'session']
         if (!target) throw new Error('no such session property')
         write(ctx, target)
-        return { type: 'json', body: Object.fromEntries(Object.entries(ctx.sessions).map(([k, s]) => [k, s.toJSON()])) }
+        return {
+          type: 'json',
+          body: Object.fromEntries(Object.entries(ctx.sessions).map(([k, s]) => [k, s.toJSON()])),
+        }
       },
     },
   ]

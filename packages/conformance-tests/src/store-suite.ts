@@ -101,7 +101,9 @@ export function describeStoreConformance(factory: StoreFactory): void {
       const id = testId()
       await store.set(id, record({ n: 0 }, 1), { ttl: 60 })
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => store.set(id, record({ n: i + 1 }, 2), { ttl: 60, expectVersion: 1 })),
+        Array.from({ length: 20 }, (_, i) =>
+          store.set(id, record({ n: i + 1 }, 2), { ttl: 60, expectVersion: 1 }),
+        ),
       )
       expect(results.filter((r) => r === 'ok')).toHaveLength(1)
       expect((await store.get(id))?.version).toBe(2)
@@ -127,7 +129,8 @@ export function describeStoreConformance(factory: StoreFactory): void {
     const userIndex = factory.userIndex ?? true
     if (userIndex) {
       it('S6: listByUser / deleteByUser see exactly that user’s live sessions', async () => {
-        if (!store.listByUser || !store.deleteByUser) throw new Error(`${factory.name} has no per-user index; set userIndex: false`)
+        if (!store.listByUser || !store.deleteByUser)
+          throw new Error(`${factory.name} has no per-user index; set userIndex: false`)
         const user = `user-${testId()}`
         const other = `user-${testId()}`
         const [a, b, c, d] = [testId(), testId(), testId(), testId()]
@@ -148,7 +151,15 @@ export function describeStoreConformance(factory: StoreFactory): void {
     }
 
     it('S8: ids are validated before any I/O', async () => {
-      for (const bad of ['', '../../etc/passwd', 'a'.repeat(25), 'short', 'has space in it 1234567', '*', '__proto__']) {
+      for (const bad of [
+        '',
+        '../../etc/passwd',
+        'a'.repeat(25),
+        'short',
+        'has space in it 1234567',
+        '*',
+        '__proto__',
+      ]) {
         for (const call of [
           () => store.get(bad),
           () => store.set(bad, record({}), { ttl: 60 }),

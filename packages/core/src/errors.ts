@@ -46,6 +46,10 @@ export class SessionError extends Error {
 
   /** Brand check that works across duplicate installs of this package, unlike `instanceof`. */
   static is(value: unknown): value is SessionError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[kSessionError] === true
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[kSessionError] === true
+    )
   }
 }

@@ -8,7 +8,12 @@ export {
   type SessionCycle,
   type SessionManager,
 } from './manager.js'
-export { type MemoryStoreOptions, memoryStore } from './memory-store.js'
-export { defaults, type SessionCookieOptions, type SessionOptions, type StoreFailurePolicy } from './options.js'
+export { type MemoryStoreOptions, memoryRevocations, memoryStore } from './memory-store.js'
+export {
+  defaults,
+  type SessionCookieOptions,
+  type SessionOptions,
+  type StoreFailurePolicy,
+} from './options.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
-export type { SessionStore, StoredSession, StoreSetOptions } from './store.js'
+export type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'

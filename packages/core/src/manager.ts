@@ -30,6 +30,8 @@ interface Payload {
   c: number
   r: number
   d?: Data
+  /** Bound user: checked against revocations (cookie store). */
+  u?: string
 }
 
 export interface RequestInfo {
@@ -64,17 +66,49 @@ export interface SessionManager<D extends object = SessionData> {
   begin(request: RequestInfo): SessionCycle<D>
   /** The session cookie's name. */
   readonly cookieName: string
+  /** Ids of the live sessions bound to `user` (server stores with a per-user index). */
+  listUserSessions(user: string): Promise<string[]>
+  /**
+   * Log out everywhere: ends every session bound to `user`. Server stores delete them; with
+   * `revocations` configured, every cookie bound to the user and created before now stops
+   * working too (the cookie store's only way to end a session it does not hold).
+   */
+  endUserSessions(user: string): Promise<void>
 }
 
 const NO_HEADERS: CommitResult = Object.freeze({ setCookie: [] }) as CommitResult
 
-export function createSessionManager<D extends object = SessionData>(options: SessionOptions): SessionManager<D> {
+export function createSessionManager<D extends object = SessionData>(
+  options: SessionOptions,
+): SessionManager<D> {
   const opts = resolveOptions(options)
-  const sealer = createSealer(options.secret, { cacheSize: options.unsealCacheSize ?? 1000 })
+  const sealer = createSealer(options.secret ?? developmentSecret(), {
+    cacheSize: options.unsealCacheSize ?? 1000,
+  })
+  const { store, revocations, clock, absoluteMs } = opts
   return {
     cookieName: opts.cookie.name,
     begin: (request) => new Cycle<D>(opts, sealer, request),
+    async listUserSessions(user) {
+      if (!store?.listByUser)
+        throw unsupported('listUserSessions() needs a store with a per-user index (listByUser)')
+      return store.listByUser(user)
+    },
+    async endUserSessions(user) {
+      if (!store?.deleteByUser && !revocations) {
+        throw unsupported(
+          'endUserSessions() needs a store with a per-user index, or `revocations` for the cookie store',
+        )
+      }
+      // Revocations first: once written, no earlier cookie of the user loads, whatever the store does.
+      if (revocations) await revocations.set(user, clock(), Math.ceil(absoluteMs / 1000))
+      if (store?.deleteByUser) await store.deleteByUser(user)
+    },
   }
+}
+
+function unsupported(message: string): SessionError {
+  return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }
 
 class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
@@ -120,12 +154,14 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       data: nullData(),
       snapshot: '{}',
       version: 0,
+      user: undefined,
       keyId: undefined,
       status: 'active',
       failure: undefined,
       readOnly: false,
       forceEmit: false,
       forceRefresh: false,
+      pendingWrite: false,
     }
   }
 
@@ -166,6 +202,19 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         return this.#fresh(now)
       }
     }
+    const user = record ? record.user : payload.u
+    if (user !== undefined && this.#opts.revocations) {
+      let notBefore: number | undefined
+      try {
+        notBefore = await this.#opts.revocations.get(user)
+      } catch (error) {
+        return this.#storeFailed(error, now)
+      }
+      if (notBefore !== undefined && payload.c < notBefore) {
+        emit({ type: 'revoked', cookie: cookie.name })
+        return this.#fresh(now)
+      }
+    }
     const createdAt = record ? record.createdAt : payload.c
     const refreshedAt = record ? record.refreshedAt : payload.r
     const expired = this.#expiredReason(createdAt, refreshedAt, now)
@@ -173,7 +222,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       emit({ type: 'expired', reason: expired, cookie: cookie.name })
       if (store) {
         // Met an expired record: delete it now rather than wait for the store's ttl (X7).
-        await store.delete(payload.id).catch((error: unknown) => emit({ type: 'store-error', operation: 'delete', error }))
+        await store
+          .delete(payload.id)
+          .catch((error: unknown) => emit({ type: 'store-error', operation: 'delete', error }))
       }
       return this.#fresh(now)
     }
@@ -186,12 +237,14 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       data,
       snapshot: JSON.stringify(data),
       version: record ? record.version : 0,
+      user: typeof user === 'string' ? user : undefined,
       keyId: unsealed.keyId,
       status: 'active',
       failure: undefined,
       readOnly: false,
       forceEmit: false,
       forceRefresh: false,
+      pendingWrite: false,
     }
   }
 
@@ -242,7 +295,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const { store, clock } = this.#opts
     if (!store || state.status !== 'active' || state.readOnly) return
     const json = serialize(state.data)
-    if (json === state.snapshot && !state.isNew) return
+    if (json === state.snapshot && !state.isNew && !state.pendingWrite) return
     const now = clock()
     state.refreshedAt = now
     if (!(await this.#persist(state, json, now))) {
@@ -293,21 +346,36 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     }
 
     if (opts.store) {
-      if (changed || state.isNew) {
+      if (changed || state.isNew || state.pendingWrite) {
         if (!(await this.#persist(state, json, now))) return this.#clear(cacheControl)
       } else if (due) {
         await this.#touch(state, expiresAt, now)
       }
     }
 
-    const payload: Payload = { v: PAYLOAD_VERSION, id: state.id, n: opts.cookie.name, c: state.createdAt, r: state.refreshedAt }
+    const payload: Payload = {
+      v: PAYLOAD_VERSION,
+      id: state.id,
+      n: opts.cookie.name,
+      c: state.createdAt,
+      r: state.refreshedAt,
+    }
     if (!opts.store) payload.d = state.data
+    if (state.user !== undefined) payload.u = state.user
     const token = await this.#sealer.seal(payload, expiresAt)
     const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
-    const setCookie = serializeSessionCookie(opts.cookie, token, maxAge, new Date(now + maxAge * 1000), this.#present, secure, {
-      maxChunks: opts.maxChunks,
-      maxTotal: opts.maxTotalSize,
-    })
+    const setCookie = serializeSessionCookie(
+      opts.cookie,
+      token,
+      maxAge,
+      new Date(now + maxAge * 1000),
+      this.#present,
+      secure,
+      {
+        maxChunks: opts.maxChunks,
+        maxTotal: opts.maxTotalSize,
+      },
+    )
     return { setCookie, cacheControl: privateCacheControl(cacheControl) }
   }
 
@@ -345,6 +413,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         createdAt: state.createdAt,
         refreshedAt: state.refreshedAt,
         version: state.version + 1,
+        ...(state.user === undefined ? {} : { user: state.user }),
       }
       let result: 'ok' | 'conflict'
       try {
@@ -354,6 +423,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         throw storeError(error)
       }
       if (result === 'ok') {
+        state.pendingWrite = false
         state.version += 1
         state.snapshot = json
         state.isNew = false
@@ -361,7 +431,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       }
       emit({ type: 'conflict', retries: attempt + 1 })
       if (attempt >= MAX_CONFLICT_RETRIES) {
-        throw new SessionError(SessionErrorCode.STORE_UNAVAILABLE, 'the session kept changing under this request; try again', { status: 503 })
+        throw new SessionError(
+          SessionErrorCode.STORE_UNAVAILABLE,
+          'the session kept changing under this request; try again',
+          { status: 503 },
+        )
       }
       let fresh: StoredSession | undefined
       try {
@@ -380,6 +454,35 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 }
 
+let generatedSecret: string | undefined
+
+/**
+ * Outside production a missing secret is made up once per process, so a first run just works;
+ * sessions then end on restart and differ between processes, so it says so, loudly, once.
+ */
+function developmentSecret(): string {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  if (env?.NODE_ENV === 'production') {
+    throw new SessionError(
+      SessionErrorCode.INVALID_SECRET,
+      'a `secret` of at least 32 characters is required in production: set one from your secret manager or environment',
+    )
+  }
+  if (generatedSecret === undefined) {
+    generatedSecret = generateSessionId() + generateSessionId()
+    console.warn(
+      [
+        '',
+        '!!! @x/session: no `secret` configured: using a random one made for this process only.',
+        '!!! Sessions will not survive a restart and are not shared between processes.',
+        '!!! Set `secret` (32+ characters) before you deploy; NODE_ENV=production refuses to start without one.',
+        '',
+      ].join('\n'),
+    )
+  }
+  return generatedSecret
+}
+
 /** Applies to `base` the top-level keys that differ between the loaded snapshot and `current`. */
 function reapply(base: Data, snapshot: string, current: Data): Data {
   const before = nullData(JSON.parse(snapshot) as object)
@@ -395,14 +498,21 @@ function serialize(data: Data): string {
   try {
     return JSON.stringify(data)
   } catch (cause) {
-    throw new SessionError(SessionErrorCode.NOT_SERIALIZABLE, 'session data must be JSON-serializable (no BigInt, no cycles)', {
-      cause,
-    })
+    throw new SessionError(
+      SessionErrorCode.NOT_SERIALIZABLE,
+      'session data must be JSON-serializable (no BigInt, no cycles)',
+      {
+        cause,
+      },
+    )
   }
 }
 
 function storeError(cause: unknown): SessionError {
-  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, 'the session store is unavailable', { cause, status: 503 })
+  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, 'the session store is unavailable', {
+    cause,
+    status: 503,
+  })
 }
 
 function isPlainObject(value: unknown): value is Data {
@@ -425,5 +535,6 @@ function readPayload(value: unknown, cookieName: string, withData: boolean): Pay
   if (v !== PAYLOAD_VERSION || !isSessionId(id) || n !== cookieName) return undefined
   if (!Number.isSafeInteger(c) || !Number.isSafeInteger(r) || (r as number) < (c as number)) return undefined
   if (withData ? !isPlainObject(d) : d !== undefined) return undefined
+  if (value.u !== undefined && typeof value.u !== 'string') return undefined
   return value as unknown as Payload
 }

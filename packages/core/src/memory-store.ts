@@ -1,6 +1,6 @@
 import { SessionError, SessionErrorCode } from './errors.js'
 import { isSessionId } from './internal/ids.js'
-import type { SessionStore, StoredSession, StoreSetOptions } from './store.js'
+import type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
 
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently written are dropped. @default 10000 */
@@ -27,7 +27,10 @@ const SWEEP_PER_WRITE = 4
 export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { readonly size: number } {
   const maxEntries = options.maxEntries ?? 10_000
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new SessionError(SessionErrorCode.INVALID_OPTION, `maxEntries must be a positive integer, got ${String(maxEntries)}`)
+    throw new SessionError(
+      SessionErrorCode.INVALID_OPTION,
+      `maxEntries must be a positive integer, got ${String(maxEntries)}`,
+    )
   }
   const clock = options.clock ?? Date.now
   const entries = new Map<string, Entry>()
@@ -65,7 +68,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
     }
   }
   const checkId = (id: string) => {
-    if (!isSessionId(id)) throw new SessionError(SessionErrorCode.INVALID_ID, 'not a session id issued by this library')
+    if (!isSessionId(id))
+      throw new SessionError(SessionErrorCode.INVALID_ID, 'not a session id issued by this library')
   }
 
   return {
@@ -83,7 +87,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
     async set(id, session, opts: StoreSetOptions) {
       checkId(id)
       const current = live(id)
-      if (opts.expectVersion !== undefined && (current?.version ?? 0) !== opts.expectVersion) return 'conflict'
+      if (opts.expectVersion !== undefined && (current?.version ?? 0) !== opts.expectVersion)
+        return 'conflict'
       const user = session.user
       if (current?.user !== user) remove(id)
       else entries.delete(id) // re-insert: Map order is write order, oldest first
@@ -94,8 +99,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
         user,
       })
       if (user !== undefined) {
-        let ids = byUser.get(user)
-        if (!ids) byUser.set(user, (ids = new Set()))
+        const ids = byUser.get(user) ?? new Set<string>()
+        byUser.set(user, ids)
         ids.add(id)
       }
       sweep()
@@ -123,6 +128,35 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       const ids = [...(byUser.get(user) ?? [])].filter((id) => live(id) !== undefined)
       for (const id of ids) remove(id)
       return ids.length
+    },
+  }
+}
+
+/** In-process revocations (`endUserSessions` with the cookie store) for one instance or tests. */
+export function memoryRevocations(
+  options: { clock?: () => number; maxEntries?: number } = {},
+): RevocationStore {
+  const clock = options.clock ?? Date.now
+  const maxEntries = options.maxEntries ?? 100_000
+  const entries = new Map<string, { notBefore: number; expiresAt: number }>()
+  return {
+    async get(user) {
+      const entry = entries.get(user)
+      if (!entry) return undefined
+      if (entry.expiresAt <= clock()) {
+        entries.delete(user)
+        return undefined
+      }
+      return entry.notBefore
+    },
+    async set(user, notBefore, ttl) {
+      entries.delete(user)
+      entries.set(user, { notBefore, expiresAt: clock() + ttl * 1000 })
+      // Dropping the oldest revocation early could revive sessions; refuse to grow unbounded instead.
+      if (entries.size > maxEntries) {
+        const oldest = entries.keys().next().value
+        if (oldest !== undefined) entries.delete(oldest)
+      }
     },
   }
 }

@@ -2,7 +2,7 @@ import { SessionError, SessionErrorCode } from './errors.js'
 import type { SessionEvent } from './events.js'
 import { type CookieOptions, validateCookieOptions } from './internal/cookie.js'
 import type { SecretInput } from './internal/sealer.js'
-import type { SessionStore } from './store.js'
+import type { RevocationStore, SessionStore } from './store.js'
 
 const DAY = 86_400
 
@@ -41,10 +41,16 @@ export interface SessionOptions {
   /**
    * At least 32 characters, or `{ [keyId]: secret }` for rotation: the last entry seals (for
    * integer-like ids JavaScript orders keys numerically, so the highest), every entry unseals.
+   * Omitted outside production, a random one is made per process (with a loud warning).
    */
-  secret: SecretInput
+  secret?: SecretInput
   /** Server-side store; omitted, the whole session is sealed into the cookie. @default undefined */
   store?: SessionStore
+  /**
+   * Where per-user revocations live, so `endUserSessions(user)` can end cookie-store sessions
+   * (server-store sessions are deleted from the store instead). @default undefined
+   */
+  revocations?: RevocationStore
   cookie?: SessionCookieOptions
   /** Seconds without activity (a write or a rolling refresh) before the session ends. @default 604800 (7 days) */
   idleTimeout?: number
@@ -92,6 +98,7 @@ export interface ResolvedOptions {
   /** Milliseconds after the last refresh at which a rolling refresh is due; Infinity when off. */
   rollingMs: number
   store: SessionStore | undefined
+  revocations: RevocationStore | undefined
   onStoreError: StoreFailurePolicy
   clock: () => number
   emit: (event: SessionEvent) => void
@@ -116,7 +123,8 @@ function positiveInt(name: string, value: unknown): number {
 }
 
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
-  if (options === null || typeof options !== 'object') invalid('createSessionManager() needs an options object with a `secret`')
+  if (options === null || typeof options !== 'object')
+    invalid('createSessionManager() needs an options object with a `secret`')
   const c = { ...defaults.cookie, ...options.cookie }
   const cookie = validateCookieOptions({
     name: c.name,
@@ -136,11 +144,13 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   else if (rolling === false) rollingMs = Number.POSITIVE_INFINITY
   else rollingMs = seconds('rolling', rolling) * 1000
   const policy = options.onStoreError ?? defaults.onStoreError
-  if (policy !== 'fail' && policy !== 'anonymous') invalid(`onStoreError must be 'fail' or 'anonymous', got ${String(policy)}`)
+  if (policy !== 'fail' && policy !== 'anonymous')
+    invalid(`onStoreError must be 'fail' or 'anonymous', got ${String(policy)}`)
   const store = options.store
   if (store !== undefined) {
     for (const method of ['get', 'set', 'delete'] as const) {
-      if (typeof store?.[method] !== 'function') invalid(`store must implement ${method}(); see the SessionStore interface`)
+      if (typeof store?.[method] !== 'function')
+        invalid(`store must implement ${method}(); see the SessionStore interface`)
     }
   }
   const clock = options.clock ?? Date.now
@@ -154,6 +164,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     absoluteMs: absolute * 1000,
     rollingMs,
     store,
+    revocations: options.revocations,
     onStoreError: policy,
     clock,
     emit: listener

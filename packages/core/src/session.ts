@@ -38,6 +38,13 @@ export interface SessionApi<D extends object = SessionData> {
   destroy(callback: Callback): void
   /** Slides the idle window on this response even if nothing changed. */
   touch(): void
+  /**
+   * Binds the session to a user (call it after login, with a stable user id), so that
+   * `manager.endUserSessions(user)` can end it: "log out everywhere". `undefined` unbinds.
+   */
+  bindUser(user: string | undefined): void
+  /** The user this session is bound to, if any. */
+  readonly boundUser: string | undefined
   /** Persists now (server stores), for work that outlives the response such as a WebSocket. */
   save(): Promise<void>
   save(callback: Callback): void
@@ -67,6 +74,7 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   'then',
   'flash',
   'bindUser',
+  'boundUser',
 ])
 
 export type Data = Record<string, unknown>
@@ -82,6 +90,8 @@ export interface SessionState {
   snapshot: string
   /** Store record version the data was read at (0: none). */
   version: number
+  /** The user the session is bound to (per-user index, revocation). */
+  user: string | undefined
   /** Key id the cookie was sealed under (rotation re-seals). */
   keyId: string | undefined
   status: 'active' | 'destroyed' | 'failed'
@@ -91,6 +101,8 @@ export interface SessionState {
   /** Send the cookie on this response even if the data did not change (regenerate, touch). */
   forceEmit: boolean
   forceRefresh: boolean
+  /** Something outside the data (the bound user) must reach the store. */
+  pendingWrite: boolean
 }
 
 /** The engine operations a session needs, implemented by the request cycle. */
@@ -167,6 +179,21 @@ class SessionImpl {
   touch() {
     this.#state.forceRefresh = true
   }
+  bindUser(user: string | undefined) {
+    if (user !== undefined && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_OPTION,
+        'bindUser() takes a user id of 1 to 256 characters',
+      )
+    }
+    if (user === this.#state.user) return
+    this.#state.user = user
+    this.#state.forceEmit = true
+    this.#state.pendingWrite = true
+  }
+  get boundUser() {
+    return this.#state.user
+  }
   save(cb?: unknown) {
     return withCallback(this.#host.save(this.#state), cb)
   }
@@ -237,7 +264,10 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
     defineProperty(_target, key, descriptor) {
       check()
       if (!('value' in descriptor)) {
-        throw new SessionError(SessionErrorCode.RESERVED_KEY, 'session data must be plain values, not accessors')
+        throw new SessionError(
+          SessionErrorCode.RESERVED_KEY,
+          'session data must be plain values, not accessors',
+        )
       }
       impl.set(key as string, descriptor.value)
       return true

@@ -39,3 +39,14 @@ export interface SessionStore {
   /** Deletes every session bound to `user`; returns how many were deleted. */
   deleteByUser?(user: string): Promise<number>
 }
+
+/**
+ * Per-user "not before" times, for ending every cookie-store session of a user at once: a cookie
+ * bound to a user and created before that time is no session. Small: one entry per revoked user.
+ */
+export interface RevocationStore {
+  /** Epoch ms before which `user`'s sessions are ended, if any. */
+  get(user: string): Promise<number | undefined>
+  /** Keeps `notBefore` for `ttl` seconds (the longest any earlier cookie could live). */
+  set(user: string, notBefore: number, ttl: number): Promise<void>
+}

@@ -1,9 +1,10 @@
-import { seal as ironSeal, defaults as ironDefaults } from 'iron-webcrypto'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { defaults as ironDefaults, seal as ironSeal } from 'iron-webcrypto'
+import { describe, expect, it, vi } from 'vitest'
 import {
   createSessionManager,
   isSessionId,
+  memoryRevocations,
   memoryStore,
   SessionError,
   type SessionEvent,
@@ -12,6 +13,9 @@ import {
 import { createSealer } from '../src/internal/sealer.js'
 import { createTestClock } from '../src/testing.js'
 
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary session data and its methods
+type Loose = any
+
 const SECRET = 'engine-test-secret-0123456789-abcdefghij'
 
 function setup(extra: Partial<SessionOptions> = {}) {
@@ -19,13 +23,16 @@ function setup(extra: Partial<SessionOptions> = {}) {
   const events: SessionEvent[] = []
   const manager = createSessionManager({ secret: SECRET, clock, onEvent: (e) => events.push(e), ...extra })
   /** One request: load, run `handler`, commit; returns the Set-Cookie values and a cookie header for the next. */
-  const request = async (cookie: string | undefined, handler: (s: Record<string, unknown> & { [k: string]: any }) => unknown = () => {}) => {
+  const request = async (cookie: string | undefined, handler: (s: Loose) => unknown = () => {}) => {
     const cycle = manager.begin({ cookieHeader: cookie })
     const session = await cycle.load()
     await handler(session as never)
     const result = await cycle.commit()
     const next = result.setCookie.length
-      ? result.setCookie.map((h) => h.split(';')[0]).filter((pair) => !pair?.endsWith('=')).join('; ')
+      ? result.setCookie
+          .map((h) => h.split(';')[0])
+          .filter((pair) => !pair?.endsWith('='))
+          .join('; ')
       : cookie
     return { ...result, next, session }
   }
@@ -41,7 +48,6 @@ describe('options', () => {
       { 'a-b': SECRET },
       { '': SECRET },
       {},
-      undefined,
     ]
     for (const secret of cases) {
       const error = (() => {
@@ -57,8 +63,32 @@ describe('options', () => {
     }
   })
 
+  it('K1: without a secret, production refuses to start; elsewhere one is made per process, with one warning', () => {
+    const env = process.env.NODE_ENV
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      process.env.NODE_ENV = 'production'
+      expect(() => createSessionManager({})).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_SECRET' }),
+      )
+      process.env.NODE_ENV = 'development'
+      createSessionManager({})
+      createSessionManager({})
+      expect(warn).toHaveBeenCalledTimes(1)
+    } finally {
+      process.env.NODE_ENV = env
+      warn.mockRestore()
+    }
+  })
+
   it('C1: cookie names and attributes that cannot be sent are refused at construction', () => {
-    for (const cookie of [{ name: 'a b' }, { name: 'a;b' }, { name: 'a=b' }, { path: '/a;b' }, { domain: 'a,b' }]) {
+    for (const cookie of [
+      { name: 'a b' },
+      { name: 'a;b' },
+      { name: 'a=b' },
+      { path: '/a;b' },
+      { domain: 'a,b' },
+    ]) {
       expect(() => createSessionManager({ secret: SECRET, cookie })).toThrow(
         expect.objectContaining({ code: 'ERR_SESSION_INVALID_COOKIE' }),
       )
@@ -78,11 +108,18 @@ describe('options', () => {
         expect.objectContaining({ code: 'ERR_SESSION_INVALID_COOKIE' }),
       )
     }
-    expect(() => createSessionManager({ secret: SECRET, cookie: { name: '__Host-sid', secure: true } })).not.toThrow()
+    expect(() =>
+      createSessionManager({ secret: SECRET, cookie: { name: '__Host-sid', secure: true } }),
+    ).not.toThrow()
   })
 
   it('rejects nonsense timeouts and policies with INVALID_OPTION', () => {
-    for (const extra of [{ idleTimeout: 0 }, { absoluteTimeout: -1 }, { rolling: Number.NaN }, { onStoreError: 'ignore' }]) {
+    for (const extra of [
+      { idleTimeout: 0 },
+      { absoluteTimeout: -1 },
+      { rolling: Number.NaN },
+      { onStoreError: 'ignore' },
+    ]) {
       expect(() => createSessionManager({ secret: SECRET, ...(extra as object) })).toThrow(
         expect.objectContaining({ code: 'ERR_SESSION_INVALID_OPTION' }),
       )
@@ -122,7 +159,30 @@ describe('engine', () => {
   it('E11: modified tracking compares what would be saved, for any JSON data', async () => {
     const { request } = setup()
     const json = fc.dictionary(
-      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !['id', 'isNew', 'createdAt', 'expiresAt', 'get', 'set', 'delete', 'has', 'clear', 'regenerate', 'destroy', 'touch', 'save', 'toJSON', 'then', 'flash', 'bindUser'].includes(k)),
+      fc
+        .string({ minLength: 1, maxLength: 8 })
+        .filter(
+          (k) =>
+            ![
+              'id',
+              'isNew',
+              'createdAt',
+              'expiresAt',
+              'get',
+              'set',
+              'delete',
+              'has',
+              'clear',
+              'regenerate',
+              'destroy',
+              'touch',
+              'save',
+              'toJSON',
+              'then',
+              'flash',
+              'bindUser',
+            ].includes(k),
+        ),
       fc.jsonValue({ maxDepth: 3 }),
       { minKeys: 1, maxKeys: 5 },
     )
@@ -150,13 +210,18 @@ describe('engine', () => {
       expect(() => {
         s.save = 1
       }).toThrow(expect.objectContaining({ code: 'ERR_SESSION_RESERVED_KEY' }))
-      expect(() => (s as any).set('destroy', 1)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_RESERVED_KEY' }))
-      Object.assign(s, JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"ok":1}'))
+      expect(() => (s as Loose).set('destroy', 1)).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_RESERVED_KEY' }),
+      )
+      Object.assign(
+        s,
+        JSON.parse('{"__proto__":{"polluted":1},"constructor":{"prototype":{"polluted":1}},"ok":1}'),
+      )
     })
     const { session } = await request(next)
     expect(typeof session.save).toBe('function')
-    expect((session as any).get('__proto__')).toEqual({ polluted: 1 })
-    expect(({} as any).polluted).toBeUndefined()
+    expect((session as Loose).get('__proto__')).toEqual({ polluted: 1 })
+    expect(({} as Loose).polluted).toBeUndefined()
     expect(Object.keys(session).sort()).toEqual(['__proto__', 'constructor', 'ok'])
   })
 
@@ -185,13 +250,19 @@ describe('engine', () => {
       const { session } = await request(`session=${token}`)
       expect(session.isNew, JSON.stringify(payload)).toBe(true)
     }
-    expect(events.filter((e) => e.type === 'invalid' && e.reason === 'bad-payload')).toHaveLength(payloads.length)
+    expect(events.filter((e) => e.type === 'invalid' && e.reason === 'bad-payload')).toHaveLength(
+      payloads.length,
+    )
   })
 
   it('X4: a token without an iron expiry, or one beyond the configured lifetime, is no session', async () => {
     const { request, events, clock } = setup({ absoluteTimeout: 3600 })
     const payload = { v: 1, id: 'A'.repeat(24), n: 'session', c: clock(), r: clock(), d: { a: 1 } }
-    const noExpiry = await ironSeal(payload, SECRET, { ...ironDefaults, ttl: 0, localtimeOffsetMsec: clock() - Date.now() })
+    const noExpiry = await ironSeal(payload, SECRET, {
+      ...ironDefaults,
+      ttl: 0,
+      localtimeOffsetMsec: clock() - Date.now(),
+    })
     expect((await request(`session=${noExpiry}`)).session.isNew).toBe(true)
     const tooLong = await createSealer(SECRET).seal(payload, clock() + 3601_000)
     expect((await request(`session=${tooLong}`)).session.isNew).toBe(true)
@@ -219,16 +290,20 @@ describe('engine', () => {
       s.user = 'ada'
       await new Promise<void>((resolve, reject) => s.save((err?: unknown) => (err ? reject(err) : resolve())))
       const before = s.id
-      await new Promise<void>((resolve, reject) => s.regenerate((err?: unknown) => (err ? reject(err) : resolve())))
+      await new Promise<void>((resolve, reject) =>
+        s.regenerate((err?: unknown) => (err ? reject(err) : resolve())),
+      )
       expect(s.id).not.toBe(before)
-      await new Promise<void>((resolve, reject) => s.destroy((err?: unknown) => (err ? reject(err) : resolve())))
+      await new Promise<void>((resolve, reject) =>
+        s.destroy((err?: unknown) => (err ? reject(err) : resolve())),
+      )
     })
   })
 
   it('NOT_SERIALIZABLE: data JSON cannot carry is a clear error at commit', async () => {
     const { manager } = setup()
     const cycle = manager.begin({ cookieHeader: undefined })
-    const session = (await cycle.load()) as any
+    const session = (await cycle.load()) as Loose
     session.n = 10n
     await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_NOT_SERIALIZABLE' })
   })
@@ -236,7 +311,7 @@ describe('engine', () => {
   it('C3: a session too large for the cookie chunks is refused with TOO_LARGE', async () => {
     const { manager } = setup()
     const cycle = manager.begin({ cookieHeader: undefined })
-    const session = (await cycle.load()) as any
+    const session = (await cycle.load()) as Loose
     session.big = 'x'.repeat(9000)
     await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_TOO_LARGE' })
   })
@@ -270,7 +345,7 @@ describe('server store', () => {
       s.b = 1
     })
     const slow = manager.begin({ cookieHeader: next })
-    const slowSession = (await slow.load()) as any
+    const slowSession = (await slow.load()) as Loose
     await request(next, (s) => {
       s.a = 2
     })
@@ -295,9 +370,70 @@ describe('server store', () => {
     })
     failing = true
     const cycle = manager.begin({ cookieHeader: next })
-    const session = (await cycle.load()) as any
-    expect(() => session.user).toThrow(expect.objectContaining({ code: 'ERR_SESSION_STORE_UNAVAILABLE', status: 503 }))
+    const session = (await cycle.load()) as Loose
+    expect(() => session.user).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_STORE_UNAVAILABLE', status: 503 }),
+    )
     expect(await cycle.commit()).toEqual({ setCookie: [] })
     expect(events.some((e) => e.type === 'store-error')).toBe(true)
+  })
+})
+
+describe('log out everywhere', () => {
+  it('S6: a server store lists and ends exactly one user’s sessions', async () => {
+    const store = memoryStore()
+    const { request, manager } = setup({ store })
+    const login = (user: string) =>
+      request(undefined, (s) => {
+        s.name = user
+        ;(s as Loose).bindUser(user)
+      })
+    const [a, b, c] = [await login('u1'), await login('u1'), await login('u2')]
+    expect((await manager.listUserSessions('u1')).sort()).toEqual([a.session.id, b.session.id].sort())
+    await manager.endUserSessions('u1')
+    expect((await request(a.next)).session.isNew).toBe(true)
+    expect((await request(b.next)).session.isNew).toBe(true)
+    expect((await request(c.next)).session.toJSON()).toEqual({ name: 'u2' })
+    expect(await manager.listUserSessions('u1')).toEqual([])
+  })
+
+  it('K6: with the cookie store, a per-user "not before" time ends every earlier cookie of that user', async () => {
+    const clock = createTestClock()
+    const { request, manager, events } = setup({ clock, revocations: memoryRevocations({ clock }) })
+    const login = (user: string) =>
+      request(undefined, (s) => {
+        ;(s as Loose).bindUser(user)
+      })
+    const [a, b, other] = [await login('u1'), await login('u1'), await login('u2')]
+    clock.advance(1)
+    await manager.endUserSessions('u1')
+    expect((await request(a.next)).session.isNew).toBe(true)
+    expect((await request(b.next)).session.isNew).toBe(true)
+    expect(events.filter((e) => e.type === 'revoked')).toHaveLength(2)
+    expect((await request(other.next)).session.isNew).toBe(false)
+    clock.advance(1)
+    const again = await login('u1')
+    expect((await request(again.next)).session.isNew).toBe(false)
+  })
+
+  it('UNSUPPORTED: ending a user’s sessions without a way to do it is a clear error', async () => {
+    const { manager } = setup()
+    await expect(manager.endUserSessions('u1')).rejects.toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' })
+    await expect(manager.listUserSessions('u1')).rejects.toMatchObject({ code: 'ERR_SESSION_UNSUPPORTED' })
+  })
+
+  it('binding a user is a change that reaches the cookie and the store once', async () => {
+    const store = memoryStore()
+    const { request } = setup({ store })
+    const { next } = await request(undefined, (s) => {
+      s.a = 1
+    })
+    const bound = await request(next, (s) => {
+      ;(s as Loose).bindUser('u1')
+    })
+    expect(bound.setCookie).toHaveLength(1)
+    const { session } = await request(bound.next)
+    expect(session.boundUser).toBe('u1')
+    expect((await store.get(session.id))?.user).toBe('u1')
   })
 })
