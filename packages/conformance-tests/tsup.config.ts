@@ -10,5 +10,7 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  // Keep `node:` specifiers: every supported runtime (Node >= 20, Bun, Deno, workerd) needs or accepts them.
+  removeNodeProtocol: false,
   tsconfig: '../../tsconfig.build.json',
 })

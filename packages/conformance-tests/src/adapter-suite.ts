@@ -356,12 +356,15 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
 
     it('X2: no session after the absolute timeout, however active', async () => {
       const { jar } = await f.login({ user: 'ada' })
-      for (let t = 0; t < ABSOLUTE; t += IDLE / 2) {
+      let elapsed = 0
+      while (elapsed + IDLE / 2 < ABSOLUTE) {
         f.clock.advance(IDLE / 2)
-        const reply = await f.post(q('/write', { set: { t } }), jar)
+        elapsed += IDLE / 2
+        const reply = await f.post(q('/write', { set: { elapsed } }), jar)
+        expect(reply.json().isNew).toBe(false)
         jar.apply(reply)
-        if (t + IDLE / 2 < ABSOLUTE) expect(reply.json().isNew).toBe(false)
       }
+      f.clock.advance(ABSOLUTE - elapsed)
       expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
     })
 
@@ -375,9 +378,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       expect(reply.json().isNew).toBe(false)
       const cookie = parseSetCookie(sessionCookies(reply)[0] ?? '')
       expect(Number(cookie.attributes.get('max-age'))).toBe(IDLE / 2)
-      expect(reply.json().expiresAt).toBe(f.clock() + (IDLE / 2) * 1000)
+      expect((await f.get('/read', jar.apply(reply))).json().expiresAt).toBe(f.clock() + (IDLE / 2) * 1000)
       f.clock.advance(IDLE / 2)
-      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({
         isNew: true,
         has: false,
       })
@@ -402,14 +405,15 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
     it('X6: loading a session never extends its expiry by itself', async () => {
       const { jar } = await f.login({ user: 'ada' })
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
-      for (let i = 0; i < 5; i++) {
+      const expiresAt = (await f.get('/read', jar)).json().expiresAt
+      // Three loads spread over most of the refresh interval: none is due a refresh.
+      for (let i = 0; i < 3; i++) {
         f.clock.advance(ROLLING / 4)
         const reply = await f.get('/read', jar)
         expect(reply.setCookie).toEqual([])
+        expect(reply.json().expiresAt).toBe(expiresAt)
       }
       if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
-      const read = await f.get('/read', jar)
-      expect(read.json().expiresAt).toBe((await f.get('/read', jar)).json().expiresAt)
     })
   })
 
@@ -499,7 +503,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const { jar } = await f.login({ user: 'ada' })
       const token = jar.get(NAME) ?? ''
       const rest = token.slice('Fe26.2'.length)
-      for (const prefix of ['Fe26.1', 'fe26.2', 'Fe26.20', 'Fe26.2 ', ' Fe26.2', 'Fe26']) {
+      for (const prefix of ['Fe26.1', 'fe26.2', 'Fe26.20', 'Fe26.2 ', 'Fe26', 'Fe26.2.', 'XFe26.2']) {
         const reply = await f.get('/read', `${NAME}=${prefix}${rest}`)
         expect(reply.json().isNew, prefix).toBe(true)
       }

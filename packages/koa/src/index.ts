@@ -1,0 +1,107 @@
+import {
+  type CommitResult,
+  type SessionData as CoreSessionData,
+  createSessionManager,
+  type Session,
+  type SessionOptions,
+} from '@x/session-core'
+import type { Context, Middleware } from 'koa'
+
+export * from '@x/session-core'
+
+/**
+ * Your session's shape, the default type of `ctx.session`. Extend it by declaration merging:
+ * `declare module '@x/session-koa' { interface SessionData { userId: string } }`
+ */
+export interface SessionData extends CoreSessionData {}
+
+declare module 'koa' {
+  interface DefaultContext {
+    /** This request's session (`@x/session-koa`), loaded before the next middleware runs. */
+    session: Session<SessionData>
+  }
+}
+
+export interface KoaSessionOptions extends SessionOptions {
+  /**
+   * The `ctx` property the session is exposed on. Mount a second session (with another cookie
+   * name) under another property; type it by augmenting Koa's `DefaultContext`. @default 'session'
+   */
+  property?: string
+}
+
+type Headers = Record<string, unknown>
+
+/**
+ * Koa middleware (Koa 2 and 3) that loads the session into `ctx.session` before the next
+ * middleware runs and commits it when they are done, also when they throw.
+ */
+export function session(options: KoaSessionOptions = {}): Middleware {
+  const { property = 'session', ...core } = options
+  const manager = createSessionManager<SessionData>(core)
+  return async (ctx, next) => {
+    const cycle = manager.begin({ cookieHeader: ctx.req.headers.cookie, secure: ctx.secure })
+    ctx[property] = await cycle.load()
+    let thrown: { error: unknown } | undefined
+    try {
+      await next()
+    } catch (error) {
+      thrown = { error }
+    }
+    let result: CommitResult
+    try {
+      result = await cycle.commit({ cacheControl: headerValue(ctx.response.get('Cache-Control')) })
+    } catch (error) {
+      // Koa answers with `err.status` (503 when the store is down), so the client never gets a
+      // success without its cookie. When the handler threw first, its error answers and the
+      // commit's goes to Koa's 'error' event, where the app logs what it cannot show.
+      if (!thrown) throw error
+      ctx.app.emit('error', error, ctx)
+      throw thrown.error
+    }
+    applyTo(ctx, result)
+    if (thrown) {
+      carryOnError(thrown.error, result)
+      throw thrown.error
+    }
+  }
+}
+
+function applyTo(ctx: Context, { setCookie, cacheControl }: CommitResult): void {
+  for (const value of setCookie) ctx.append('Set-Cookie', value)
+  if (cacheControl !== undefined) ctx.set('Cache-Control', cacheControl)
+}
+
+/**
+ * Koa's default error handler (`ctx.onerror`) removes every response header, then sets those in
+ * `err.headers`. The session's headers go there too, so an error response still carries the cookie
+ * (a session changed before the throw is saved, and a destroyed one is cleared). An app's own error
+ * middleware upstream keeps the headers already appended to `ctx` instead.
+ */
+function carryOnError(error: unknown, { setCookie, cacheControl }: CommitResult): void {
+  if (typeof error !== 'object' || error === null) return
+  if (setCookie.length === 0 && cacheControl === undefined) return
+  const previous = (error as { headers?: unknown }).headers
+  const headers: Headers =
+    typeof previous === 'object' && previous !== null ? { ...(previous as Headers) } : {}
+  if (setCookie.length > 0) {
+    const key = keyOf(headers, 'Set-Cookie')
+    const before = headers[key]
+    headers[key] = before === undefined ? setCookie : [before].flat().concat(setCookie)
+  }
+  if (cacheControl !== undefined) headers[keyOf(headers, 'Cache-Control')] = cacheControl
+  // A frozen error cannot take them; Reflect.set reports that instead of throwing over the original.
+  Reflect.set(error, 'headers', headers)
+}
+
+/** Header names are case-insensitive: reuse the app's spelling so one key does not shadow another. */
+function keyOf(headers: Headers, name: string): string {
+  const lower = name.toLowerCase()
+  return Object.keys(headers).find((key) => key.toLowerCase() === lower) ?? name
+}
+
+/** Koa 2 answers '' for a missing header, Koa 3 `undefined`; either may hold a number or a list. */
+function headerValue(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.join(', ')
+  return value === undefined || value === '' ? undefined : String(value)
+}

@@ -1,0 +1,86 @@
+import { once } from 'node:events'
+import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type {
+  AdapterHarness,
+  AnySession,
+  ConformanceApp,
+  RouteResult,
+  RunningServer,
+} from '@x/session-conformance-tests'
+import type Koa from 'koa'
+import type { Context } from 'koa'
+import { session } from '../src/index.js'
+
+export type KoaClass = typeof Koa
+
+/** Serves the suite's route table on `KoaClass` (Koa 2 or 3) with one `session()` per mounted session. */
+export function koaHarness(name: string, KoaClass: KoaClass): AdapterHarness {
+  return {
+    name,
+    start: (app) => serve(new KoaClass(), app),
+  }
+}
+
+/** Mounts the sessions, then one middleware that routes to the suite's handlers and renders their results. */
+async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
+  // Thrown handler errors are the point of some cases: keep Koa's default logger quiet.
+  koa.silent = true
+  for (const mounted of app.sessions) koa.use(session({ ...mounted.options, property: mounted.property }))
+  const first = app.sessions[0]?.property ?? 'session'
+  koa.use(async (ctx) => {
+    const route = app.routes.find((r) => r.method === ctx.method && r.path === ctx.path)
+    if (!route) return
+    const sessions: Record<string, AnySession> = {}
+    for (const mounted of app.sessions) sessions[mounted.property] = ctx[mounted.property]
+    const result = await route.handler({
+      sessions,
+      session: ctx[first],
+      sessionAgain: ctx[first],
+      query: new URLSearchParams(ctx.querystring),
+      setHeader: (name, value) => ctx.set(name, value),
+    })
+    render(ctx, result)
+  })
+  return listen(koa)
+}
+
+/** Listens on 127.0.0.1, port 0. */
+export async function listen(koa: Koa): Promise<RunningServer> {
+  const server = koa.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    },
+  }
+}
+
+function render(ctx: Context, result: RouteResult): void {
+  switch (result.type) {
+    case 'json':
+      ctx.status = result.status ?? 200
+      ctx.body = result.body
+      return
+    case 'redirect':
+      ctx.redirect(result.location)
+      return
+    case 'stream':
+      ctx.body = Readable.from(chunks(result.chunks, result.delayMs ?? 0))
+      return
+    case 'throw':
+      throw new Error('boom')
+  }
+}
+
+async function* chunks(list: string[], delayMs: number): AsyncGenerator<string> {
+  for (const [i, chunk] of list.entries()) {
+    if (i > 0 && delayMs > 0) await sleep(delayMs)
+    yield chunk
+  }
+}
