@@ -1,4 +1,11 @@
-import { memoryStore, type SessionEvent, type SessionOptions } from '@x/session-core'
+import {
+  createSessionManager,
+  memoryRevocations,
+  memoryStore,
+  type SessionEvent,
+  type SessionManager,
+  type SessionOptions,
+} from '@x/session-core'
 import { createTestClock, type TestClock } from '@x/session-core/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -33,6 +40,8 @@ interface Fixture {
   store: InstrumentedStore | undefined
   events: SessionEvent[]
   gate: Gate
+  /** Set when the fixture was started with a manager of its own (`{ manager }`). */
+  manager: SessionManager | undefined
   get(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
   post(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
   /** A client with a session holding `data`. */
@@ -66,6 +75,7 @@ async function startFixture(
   mode: Mode,
   extra: Partial<SessionOptions> = {},
   more: ConformanceApp['sessions'] = [],
+  withManager = false,
 ): Promise<Fixture> {
   const clock = createTestClock()
   const events: SessionEvent[] = []
@@ -81,8 +91,9 @@ async function startFixture(
     onEvent: (event) => events.push(event),
     ...extra,
   }
+  const manager = withManager ? createSessionManager(options) : undefined
   const server = await harness.start({
-    sessions: [{ property: 'session', options }, ...more],
+    sessions: [{ property: 'session', options: manager ? { manager } : options }, ...more],
     routes: conformanceRoutes(gate),
   })
   const call = (method: 'GET' | 'POST') => (path: string, jar?: Jar | string | readonly string[]) =>
@@ -93,6 +104,7 @@ async function startFixture(
     store,
     events,
     gate,
+    manager,
     get: call('GET'),
     post: call('POST'),
     async login(data = { user: 'ada' }) {
@@ -637,6 +649,37 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       } finally {
         await a.server.close()
         await b.server.close()
+      }
+    })
+  })
+
+  describe('log out everywhere', () => {
+    it(`${serverSide ? 'S6' : 'K6'}: ending a user's sessions ends each of them, and only theirs`, async () => {
+      const app = await startFixture(
+        harness,
+        mode,
+        serverSide ? {} : { revocations: memoryRevocations() },
+        [],
+        true,
+      )
+      try {
+        const login = async (user: string) => {
+          const reply = await app.post(q('/bind', { user, set: { name: user } }))
+          expect(reply.status).toBe(200)
+          return new Jar().apply(reply)
+        }
+        const [laptop, phone, other] = [await login('u1'), await login('u1'), await login('u2')]
+        if (serverSide) expect(await app.manager?.listUserSessions('u1')).toHaveLength(2)
+        app.clock.advance(1)
+        await app.manager?.endUserSessions('u1')
+        expect((await app.get('/read?key=name', laptop)).json()).toMatchObject({ isNew: true, has: false })
+        expect((await app.get('/read?key=name', phone)).json()).toMatchObject({ isNew: true, has: false })
+        expect((await app.get('/read?key=name', other)).json()).toMatchObject({ isNew: false, value: 'u2' })
+        app.clock.advance(1)
+        const again = await login('u1')
+        expect((await app.get('/read?key=name', again)).json()).toMatchObject({ isNew: false, value: 'u1' })
+      } finally {
+        await app.server.close()
       }
     })
   })

@@ -158,6 +158,15 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
     },
     {
       method: 'POST',
+      path: '/bind',
+      handler: (ctx) => {
+        ctx.session.bindUser(ctx.query.get('user') ?? undefined)
+        write(ctx)
+        return respond(ctx)
+      },
+    },
+    {
+      method: 'POST',
       path: '/two',
       handler: (ctx) => {
         const target = ctx.sessions[ctx.query.get('which') ?? 'session']

@@ -37,5 +37,18 @@ export function instrument(inner: SessionStore): InstrumentedStore {
       return inner.touch?.(id, ttl, refreshedAt)
     }
   }
+  const { listByUser, deleteByUser } = inner
+  if (listByUser) {
+    store.listByUser = async (user) => {
+      if (store.failing) throw new Error('store down (conformance)')
+      return listByUser.call(inner, user)
+    }
+  }
+  if (deleteByUser) {
+    store.deleteByUser = async (user) => {
+      if (store.failing) throw new Error('store down (conformance)')
+      return deleteByUser.call(inner, user)
+    }
+  }
   return store
 }

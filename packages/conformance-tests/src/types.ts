@@ -1,4 +1,4 @@
-import type { Session, SessionOptions, SessionStore } from '@x/session-core'
+import type { ManagerSource, Session, SessionStore } from '@x/session-core'
 
 /** Any session the suite drives: untyped data. */
 // biome-ignore lint/suspicious/noExplicitAny: the suite writes arbitrary JSON values
@@ -39,8 +39,11 @@ export interface ConformanceRoute {
 export interface MountedSession {
   /** Where the adapter exposes it: `req[property]`, `ctx[property]`, `c.get(property)`. */
   property: string
-  /** Passed unchanged to the adapter's middleware factory. */
-  options: SessionOptions
+  /**
+   * Passed unchanged to the adapter's middleware factory (with `property`): core's options, or
+   * `{ manager }` with a manager the suite built (every adapter accepts both through `resolveManager`).
+   */
+  options: ManagerSource
 }
 
 /** An app for the harness to serve: the sessions to mount (in order), then the routes. */

@@ -4,7 +4,9 @@ export { isSessionId } from './internal/ids.js'
 export {
   type CommitResult,
   createSessionManager,
+  type ManagerSource,
   type RequestInfo,
+  resolveManager,
   type SessionCycle,
   type SessionManager,
 } from './manager.js'

@@ -107,6 +107,20 @@ export function createSessionManager<D extends object = SessionData>(
   }
 }
 
+/** What every adapter accepts: options to build a manager from, or one built already. */
+export type ManagerSource<D extends object = SessionData> = SessionOptions | { manager: SessionManager<D> }
+
+/**
+ * The manager for an adapter's options. Pass `{ manager }` to share one manager between the
+ * middleware and your code (for `endUserSessions` on "log out everywhere").
+ */
+export function resolveManager<D extends object = SessionData>(
+  source: ManagerSource<D> = {},
+): SessionManager<D> {
+  if ('manager' in source && source.manager !== undefined) return source.manager
+  return createSessionManager<D>(source as SessionOptions)
+}
+
 function unsupported(message: string): SessionError {
   return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }

@@ -1,9 +1,9 @@
 import {
   type CommitResult,
   type SessionData as CoreSessionData,
-  createSessionManager,
+  type ManagerSource,
+  resolveManager,
   type Session,
-  type SessionOptions,
 } from '@x/session-core'
 import type { Context, Middleware } from 'koa'
 
@@ -22,7 +22,8 @@ declare module 'koa' {
   }
 }
 
-export interface KoaSessionOptions extends SessionOptions {
+/** Core's options (or `{ manager }`, a manager you created to reach it from your code), plus `property`. */
+export type KoaSessionOptions = ManagerSource<SessionData> & {
   /**
    * The `ctx` property the session is exposed on. Mount a second session (with another cookie
    * name) under another property; type it by augmenting Koa's `DefaultContext`. @default 'session'
@@ -37,8 +38,8 @@ type Headers = Record<string, unknown>
  * middleware runs and commits it when they are done, also when they throw.
  */
 export function session(options: KoaSessionOptions = {}): Middleware {
-  const { property = 'session', ...core } = options
-  const manager = createSessionManager<SessionData>(core)
+  const { property = 'session', ...source } = options
+  const manager = resolveManager<SessionData>(source)
   return async (ctx, next) => {
     const cycle = manager.begin({ cookieHeader: ctx.req.headers.cookie, secure: ctx.secure })
     ctx[property] = await cycle.load()
