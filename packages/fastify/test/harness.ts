@@ -1,0 +1,81 @@
+import { Readable } from 'node:stream'
+import { setTimeout as delay } from 'node:timers/promises'
+import type {
+  AdapterHarness,
+  AnySession,
+  ConformanceApp,
+  RouteResult,
+  RunningServer,
+} from '@x/session-conformance-tests'
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import { session } from '../src/index.js'
+
+const sessionOf = (request: FastifyRequest, property: string) =>
+  (request as unknown as Record<string, AnySession>)[property]!
+
+function render(reply: FastifyReply, result: RouteResult): FastifyReply {
+  switch (result.type) {
+    case 'json':
+      reply.code(result.status ?? 200)
+      // A string would go out as text/plain: send it as the JSON it stands for.
+      return typeof result.body === 'string'
+        ? reply.type('application/json; charset=utf-8').send(JSON.stringify(result.body))
+        : reply.send(result.body ?? null)
+    case 'redirect':
+      return reply.redirect(result.location, 302)
+    case 'stream': {
+      const { chunks, delayMs = 0 } = result
+      async function* body() {
+        for (const [i, chunk] of chunks.entries()) {
+          if (i > 0) await delay(delayMs)
+          yield chunk
+        }
+      }
+      return reply.type('text/plain; charset=utf-8').send(Readable.from(body()))
+    }
+    case 'throw':
+      throw new Error('boom')
+  }
+}
+
+/** Serves a conformance app with Fastify 5 over real HTTP on 127.0.0.1. */
+export const fastifyHarness: AdapterHarness = {
+  name: 'fastify 5',
+  async start(app: ConformanceApp): Promise<RunningServer> {
+    const server = Fastify()
+    // The suite's POSTs may carry any body or none: accept them all unparsed.
+    server.removeAllContentTypeParsers()
+    server.addContentTypeParser('*', (_request, payload, done) => {
+      payload.resume()
+      payload.on('end', () => done(null, undefined))
+    })
+    for (const mounted of app.sessions) {
+      await server.register(session, { ...mounted.options, property: mounted.property })
+    }
+    const first = app.sessions[0]?.property ?? 'session'
+    for (const route of app.routes) {
+      server.route({
+        method: route.method,
+        url: route.path,
+        handler: async (request, reply) => {
+          const sessions = Object.fromEntries(
+            app.sessions.map((s) => [s.property, sessionOf(request, s.property)]),
+          )
+          const result = await route.handler({
+            sessions,
+            session: sessionOf(request, first),
+            sessionAgain: sessionOf(request, first),
+            query: new URLSearchParams(request.url.split('?')[1] ?? ''),
+            setHeader: (name, value) => {
+              reply.header(name, value)
+            },
+          })
+          return render(reply, result)
+        },
+      })
+    }
+    await server.listen({ host: '127.0.0.1', port: 0 })
+    const { port } = server.server.address() as { port: number }
+    return { url: `http://127.0.0.1:${port}`, close: () => server.close() }
+  },
+}
