@@ -167,8 +167,11 @@ class IronSealer implements Sealer {
   readonly #results = new Map<string, CachedResult>()
   readonly #keys = new Map<string, CryptoKey>()
   readonly #sealSecret: string
-  readonly #encryptionSalt = randomSalt()
-  readonly #integritySalt = randomSalt()
+  /**
+   * Drawn on first seal, not at construction: Cloudflare Workers refuse random values at module
+   * scope, where apps build their middleware.
+   */
+  #salts: { encryption: string; integrity: string } | undefined
   /** `false` only for {@link unsealAllowingNoExpiry}: iron's own rule instead of X4, and no cache. */
   readonly #requireExpiry: boolean
   #sealKeys: Promise<SealKeys> | undefined
@@ -207,6 +210,7 @@ class IronSealer implements Sealer {
       )
     }
     const keys = await this.#getSealKeys()
+    const salts = this.#salts!
     const iv = crypto.getRandomValues(new Uint8Array(kIvBytes))
     const encrypted = await crypto.subtle.encrypt(
       { name: 'AES-CBC', iv },
@@ -216,9 +220,9 @@ class IronSealer implements Sealer {
     const ivText = encodeBase64Url(iv)
     const encryptedText = encodeBase64Url(new Uint8Array(encrypted))
     // Exactly iron's layout: the MAC covers these six fields joined by `*`.
-    const base = `${kPrefix}*${this.currentKeyId}*${this.#encryptionSalt}*${ivText}*${encryptedText}*${expiresAt}`
+    const base = `${kPrefix}*${this.currentKeyId}*${salts.encryption}*${ivText}*${encryptedText}*${expiresAt}`
     const mac = await crypto.subtle.sign('HMAC', keys.integrity, kEncoder.encode(base))
-    const token = `${base}*${this.#integritySalt}*${encodeBase64Url(new Uint8Array(mac))}`
+    const token = `${base}*${salts.integrity}*${encodeBase64Url(new Uint8Array(mac))}`
     if (token.length > this.#maxTokenLength) {
       throw new SessionError(
         SessionErrorCode.TOO_LARGE,
@@ -320,9 +324,10 @@ class IronSealer implements Sealer {
   #getSealKeys(): Promise<SealKeys> {
     if (this.#sealKeys === undefined) {
       const secret = this.#sealSecret
+      const salts = (this.#salts ??= { encryption: randomSalt(), integrity: randomSalt() })
       this.#sealKeys = Promise.all([
-        deriveKey(secret, 'encryption', this.#encryptionSalt),
-        deriveKey(secret, 'integrity', this.#integritySalt),
+        deriveKey(secret, 'encryption', salts.encryption),
+        deriveKey(secret, 'integrity', salts.integrity),
       ]).then(
         ([encryption, integrity]) => ({ encryption, integrity }),
         (error: unknown) => {
@@ -341,8 +346,9 @@ class IronSealer implements Sealer {
     salt: string,
   ): Promise<{ key: CryptoKey; fresh: boolean }> {
     if (keyName === this.currentKeyId) {
-      const own = purpose === 'encryption' ? this.#encryptionSalt : this.#integritySalt
-      if (salt === own) return { key: (await this.#getSealKeys())[purpose], fresh: false }
+      const own = this.#salts?.[purpose]
+      if (own !== undefined && salt === own)
+        return { key: (await this.#getSealKeys())[purpose], fresh: false }
     }
     const cacheKey = `${purpose}*${keyName}*${salt}`
     const cached = this.#keys.get(cacheKey)

@@ -1,0 +1,92 @@
+/**
+ * The app the runtime smoke suite (`smoke/run.mjs`) bundles for Node, Bun, Deno and workerd. It is
+ * built from the package's source, so every runtime runs exactly the adapter under test.
+ *
+ * Test-only hooks, read per request: `x-test-now` (epoch ms) is the session clock, so expiry is
+ * tested without waiting; `x-test-store-down: 1` makes the server store fail. Requests are sent
+ * one at a time, which is what makes a module-level value per request sound here.
+ */
+import { memoryStore, type SessionEnv, type SessionStore, session } from '@x/session-hono'
+import { Hono } from 'hono'
+
+export const SMOKE_SECRET = 'smoke-test-secret-0123456789-abcdefghijkl'
+export const IDLE_SECONDS = 60
+
+export interface Data {
+  n?: number
+}
+
+let now = 0
+let storeDown = false
+
+function flaky(inner: SessionStore): SessionStore {
+  const down = () => Promise.reject(new Error('store down (smoke test)'))
+  return {
+    get: (id) => (storeDown ? down() : inner.get(id)),
+    set: (id, value, opts) => (storeDown ? down() : inner.set(id, value, opts)),
+    delete: (id) => (storeDown ? down() : inner.delete(id)),
+  }
+}
+
+type Env = SessionEnv<Data> & SessionEnv<Data, 'server'>
+
+export function createApp(): Hono<Env> {
+  const app = new Hono<Env>()
+  app.use(async (c, next) => {
+    const t = Number(c.req.header('x-test-now'))
+    now = Number.isSafeInteger(t) && t > 0 ? t : Date.now()
+    storeDown = c.req.header('x-test-store-down') === '1'
+    await next()
+  })
+  const common = { secret: SMOKE_SECRET, clock: () => now, idleTimeout: IDLE_SECONDS, rolling: false }
+  // The cookie store (everything sealed in the cookie) and a server store, side by side (L7).
+  app.use(session<Data>(common))
+  app.use(
+    session<Data, 'server'>({
+      ...common,
+      store: flaky(memoryStore()),
+      cookie: { name: 'sid' },
+      property: 'server',
+    }),
+  )
+
+  const pick = (c: { req: { query(k: string): string | undefined } }) =>
+    c.req.query('store') === 'server' ? 'server' : 'session'
+
+  app.get('/health', (c) => c.text('ok'))
+  // What the runtime hands the app as the Cookie header: shows how it joins split header lines.
+  app.get('/cookie-header', (c) => c.text(c.req.raw.headers.get('cookie') ?? ''))
+  app.get('/read', (c) => {
+    const s = c.get(pick(c))
+    return c.json({ id: s.id, isNew: s.isNew, n: s.n ?? null })
+  })
+  app.post('/write', (c) => {
+    const s = c.get(pick(c))
+    s.n = (s.n ?? 0) + 1
+    return c.json({ id: s.id, n: s.n })
+  })
+  app.post('/regenerate', async (c) => {
+    const s = c.get(pick(c))
+    await s.regenerate({ keep: true })
+    return c.json({ id: s.id, n: s.n ?? null })
+  })
+  app.post('/destroy', async (c) => {
+    await c.get(pick(c)).destroy()
+    return c.json({ destroyed: true })
+  })
+  app.post('/stream', (c) => {
+    c.get(pick(c)).n = 42
+    const encoder = new TextEncoder()
+    const parts = ['first;', 'second']
+    return c.body(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          const part = parts.shift()
+          if (part === undefined) controller.close()
+          else controller.enqueue(encoder.encode(part))
+        },
+      }),
+    )
+  })
+  return app
+}

@@ -1,0 +1,419 @@
+#!/usr/bin/env node
+/**
+ * Runtime smoke suite: bundles smoke/app.ts (built from this package's source) for each runtime,
+ * serves it on 127.0.0.1 and drives it over real HTTP from Node. One line per runtime and case;
+ * exits non-zero on any failure. Each runtime is killed after RUN_LIMIT_MS, whatever happens.
+ *
+ *   node smoke/run.mjs                 # node, bun, deno and workerd
+ *   node smoke/run.mjs bun workerd     # some of them
+ *
+ * Bun, Deno and workerd come from the npm packages `bun`, `deno` and `workerd` (devDependencies);
+ * their binaries are found without their postinstall scripts, which pnpm does not run by default.
+ * SMOKE_BUN, SMOKE_DENO and SMOKE_WORKERD override a binary's path.
+ */
+import { spawn } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
+import { createRequire } from 'node:module'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const RUN_LIMIT_MS = 30_000
+const REQUEST_LIMIT_MS = 5_000
+const T0 = Date.UTC(2030, 0, 1)
+const IDLE_SECONDS = 60 // as in smoke/app.ts
+
+const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+const require = createRequire(join(pkgDir, 'package.json'))
+const ALL = ['node', 'bun', 'deno', 'workerd']
+
+// --- binaries ------------------------------------------------------------------------------
+
+/** A file big enough to be a runtime rather than the placeholder a package ships before postinstall. */
+const isBinary = (file) => file !== undefined && existsSync(file) && statSync(file).size > 1_000_000
+
+function fromPackage(pkg, candidates) {
+  let pkgJson
+  try {
+    pkgJson = require.resolve(`${pkg}/package.json`)
+  } catch {
+    return undefined
+  }
+  const local = createRequire(pkgJson)
+  for (const candidate of candidates) {
+    let file
+    try {
+      // Platform packages are optional dependencies of the main one: resolve them from there.
+      file = candidate.startsWith('.') ? join(dirname(pkgJson), candidate) : local.resolve(candidate)
+    } catch {
+      continue
+    }
+    if (isBinary(file)) return file
+  }
+  return undefined
+}
+
+const arch = { x64: 'x64', arm64: 'aarch64' }[process.arch]
+
+const binaries = {
+  node: () => process.execPath,
+  bun: () =>
+    process.env.SMOKE_BUN ??
+    fromPackage('bun', ['./bin/bun.exe', `@oven/bun-${process.platform}-${arch}/bin/bun`]),
+  deno: () =>
+    process.env.SMOKE_DENO ??
+    fromPackage('deno', [
+      './deno',
+      process.platform === 'linux'
+        ? `@deno/linux-${process.arch}-glibc/deno`
+        : `@deno/${process.platform}-${process.arch}/deno`,
+    ]),
+  workerd: () => {
+    if (process.env.SMOKE_WORKERD) return process.env.SMOKE_WORKERD
+    try {
+      // The package's main export is the path of the platform binary, postinstall or not.
+      const file = require('workerd').default ?? require('workerd')
+      return isBinary(file) ? file : undefined
+    } catch {
+      return undefined
+    }
+  },
+}
+
+// --- bundling and serving ------------------------------------------------------------------
+
+async function loadEsbuild() {
+  try {
+    return await import('esbuild')
+  } catch {
+    // Not a devDependency of its own yet: use the copy that tsup depends on.
+    return createRequire(require.resolve('tsup'))('esbuild')
+  }
+}
+
+async function bundle(esbuild, runtime, dir) {
+  const outfile = join(dir, 'worker.mjs')
+  await esbuild.build({
+    entryPoints: [join(pkgDir, 'smoke', 'entries', `${runtime}.ts`)],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    target: 'es2022',
+    platform: runtime === 'node' ? 'node' : 'neutral',
+    mainFields: ['module', 'main'],
+    conditions: runtime === 'workerd' ? ['workerd', 'worker', 'browser'] : [runtime],
+    // The adapter and core under test: their source, not a build that may be stale.
+    alias: {
+      '@x/session-hono': join(pkgDir, 'src', 'index.ts'),
+      '@x/session-core': join(pkgDir, '..', 'core', 'src', 'index.ts'),
+    },
+    logLevel: 'error',
+  })
+  return outfile
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function command(runtime, binary, file, dir, port) {
+  switch (runtime) {
+    case 'node':
+    case 'bun':
+      return [binary, [file, String(port)]]
+    case 'deno':
+      return [binary, ['run', '--no-prompt', '--allow-net=127.0.0.1', file, String(port)]]
+    case 'workerd': {
+      const config = join(dir, 'config.capnp')
+      await writeFile(
+        config,
+        `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [(name = "main", worker = .smoke)],
+  sockets = [(name = "http", address = "127.0.0.1:${port}", http = (), service = "main")],
+);
+const smoke :Workerd.Worker = (
+  modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
+  compatibilityDate = "2025-06-01",
+);
+`,
+      )
+      return [binary, ['serve', config]]
+    }
+  }
+}
+
+// --- HTTP ----------------------------------------------------------------------------------
+
+/** A raw request; `cookie` may be several header lines. */
+function send(base, path, { method = 'GET', cookie, now = T0, headers = {} } = {}) {
+  const all = { 'x-test-now': String(now), ...headers }
+  if (cookie !== undefined) all.cookie = cookie
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method, headers: all, agent: false }, (res) => {
+      const chunks = []
+      res.on('data', (chunk) => chunks.push(chunk))
+      res.on('error', reject)
+      res.on('end', () => {
+        const body = Buffer.concat(chunks).toString('utf8')
+        resolve({
+          status: res.statusCode,
+          body,
+          setCookie: res.headers['set-cookie'] ?? [],
+          json: () => JSON.parse(body),
+        })
+      })
+    })
+    req.setTimeout(REQUEST_LIMIT_MS, () => req.destroy(new Error(`${method} ${path} timed out`)))
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+async function waitUntilUp(base, deadline, exited) {
+  for (;;) {
+    if (exited()) throw new Error('the runtime exited before it served')
+    try {
+      if ((await send(base, '/health')).status === 200) return
+    } catch {}
+    if (Date.now() > deadline) throw new Error('not serving before the time limit')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+// --- cases ---------------------------------------------------------------------------------
+
+function check(condition, message) {
+  if (!condition) throw new Error(message)
+}
+
+/** The `name=value` pair a response sets for `name`, or undefined. */
+function pair(reply, name) {
+  const header = reply.setCookie.find((h) => h.startsWith(`${name}=`))
+  return header?.split(';', 1)[0]
+}
+
+const modes = [
+  { label: 'cookie store', query: '', name: 'session' },
+  { label: 'server store', query: '?store=server', name: 'sid' },
+]
+
+async function login(base, mode, now = T0) {
+  const reply = await send(base, `/write${mode.query}`, { method: 'POST', now })
+  check(reply.status === 200, `login answered ${reply.status}`)
+  const cookie = pair(reply, mode.name)
+  check(cookie, `login set no ${mode.name} cookie`)
+  return cookie
+}
+
+const cases = []
+for (const mode of modes) {
+  const read = (base, cookie, now) => send(base, `/read${mode.query}`, { cookie, now })
+  cases.push(
+    [
+      `round trip (${mode.label})`,
+      async (base) => {
+        const cookie = await login(base, mode)
+        const reply = await read(base, cookie)
+        check(reply.json().n === 1 && reply.json().isNew === false, `read back ${reply.body}`)
+        check(reply.setCookie.length === 0, 'an unchanged session was sent again')
+      },
+    ],
+    [
+      `regenerate (${mode.label})`,
+      async (base) => {
+        const cookie = await login(base, mode)
+        const before = (await read(base, cookie)).json()
+        const reply = await send(base, `/regenerate${mode.query}`, { method: 'POST', cookie })
+        const fresh = pair(reply, mode.name)
+        check(fresh && fresh !== cookie, 'regenerate set no new cookie')
+        const after = (await read(base, fresh)).json()
+        check(after.id !== before.id && after.n === 1, `after regenerate: ${JSON.stringify(after)}`)
+        if (mode.query)
+          check((await read(base, cookie)).json().isNew, 'the old cookie still opens the session')
+      },
+    ],
+    [
+      `destroy (${mode.label})`,
+      async (base) => {
+        const cookie = await login(base, mode)
+        const reply = await send(base, `/destroy${mode.query}`, { method: 'POST', cookie })
+        const header = reply.setCookie.find((h) => h.startsWith(`${mode.name}=`)) ?? ''
+        check(
+          header.startsWith(`${mode.name}=;`) && /Max-Age=0/i.test(header),
+          `no clearing cookie: ${header}`,
+        )
+        if (mode.query) check((await read(base, cookie)).json().isNew, 'the destroyed session still opens')
+      },
+    ],
+    [
+      `tamper (${mode.label})`,
+      async (base) => {
+        const cookie = await login(base, mode)
+        const at = Math.floor(cookie.length * 0.6)
+        const tampered = cookie.slice(0, at) + (cookie[at] === 'A' ? 'B' : 'A') + cookie.slice(at + 1)
+        const reply = await read(base, tampered)
+        check(
+          reply.status === 200 && reply.json().isNew === true,
+          `tampered cookie: ${reply.status} ${reply.body}`,
+        )
+        check((await read(base, cookie)).json().isNew === false, 'the genuine cookie stopped working')
+      },
+    ],
+    [
+      `expiry (${mode.label})`,
+      async (base) => {
+        const cookie = await login(base, mode)
+        const late = T0 + (IDLE_SECONDS - 1) * 1000
+        check((await read(base, cookie, late)).json().isNew === false, 'ended before its idle timeout')
+        const expired = T0 + (IDLE_SECONDS + 1) * 1000
+        check((await read(base, cookie, expired)).json().isNew === true, 'still open after its idle timeout')
+      },
+    ],
+  )
+}
+cases.push(
+  [
+    'split Cookie header lines',
+    async (base) => {
+      const cookie = await login(base, modes[0])
+      const joined = (await send(base, '/cookie-header', { cookie: ['a=1', 'b=2'] })).body
+      const reply = await send(base, '/read', { cookie: ['theme=dark', cookie, 'late=1'] })
+      check(
+        reply.json().isNew === false,
+        `session in a second Cookie line not read (runtime joins as ${JSON.stringify(joined)})`,
+      )
+    },
+  ],
+  [
+    'streamed body',
+    async (base) => {
+      const reply = await send(base, '/stream', { method: 'POST' })
+      check(reply.body === 'first;second', `body ${JSON.stringify(reply.body)}`)
+      const cookie = pair(reply, 'session')
+      check(cookie, 'no cookie with the streamed response')
+      check((await send(base, '/read', { cookie })).json().n === 42, 'streamed change lost')
+    },
+  ],
+  [
+    'store down fails closed (503)',
+    async (base) => {
+      const cookie = await login(base, modes[1])
+      const down = { cookie, headers: { 'x-test-store-down': '1' } }
+      const reply = await send(base, '/read?store=server', down)
+      check(reply.status === 503, `store down answered ${reply.status}`)
+      check(
+        (await send(base, '/read', down)).status === 200,
+        'the cookie-store session failed with the store',
+      )
+    },
+  ],
+)
+
+// --- main ----------------------------------------------------------------------------------
+
+async function runRuntime(runtime, esbuild) {
+  const results = []
+  const fail = (name, error) => results.push({ name, ok: false, error: error?.message ?? String(error) })
+  const binary = binaries[runtime]?.()
+  if (!binary) {
+    fail(
+      'start',
+      new Error(
+        `no ${runtime} binary: install the npm package "${runtime}" or set SMOKE_${runtime.toUpperCase()}`,
+      ),
+    )
+    return results
+  }
+  const dir = await mkdtemp(join(tmpdir(), `hono-smoke-${runtime}-`))
+  let child
+  let exited = false
+  let stderr = ''
+  const deadline = Date.now() + RUN_LIMIT_MS
+  let timedOut = false
+  const killer = setTimeout(() => {
+    timedOut = true
+    child?.kill('SIGKILL')
+  }, RUN_LIMIT_MS)
+  const why = (error) => {
+    if (timedOut) return new Error(`${error.message}; killed at the ${RUN_LIMIT_MS / 1000} s limit`)
+    return exited && stderr ? new Error(`${error.message}: ${stderr.trim()}`) : error
+  }
+  try {
+    const file = await bundle(esbuild, runtime, dir)
+    const port = await freePort()
+    const [cmd, args] = await command(runtime, binary, file, dir, port)
+    child = spawn(cmd, args, {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', DENO_DIR: join(dir, '.deno') },
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr = (stderr + chunk).slice(-2000)
+    })
+    child.on('exit', () => {
+      exited = true
+    })
+    child.on('error', () => {
+      exited = true
+    })
+    const base = `http://127.0.0.1:${port}`
+    await waitUntilUp(base, deadline, () => exited)
+    for (const [name, run] of cases) {
+      if (Date.now() > deadline) {
+        fail(name, new Error(`not run: the ${RUN_LIMIT_MS / 1000} s limit was reached`))
+        continue
+      }
+      try {
+        await run(base)
+        results.push({ name, ok: true })
+      } catch (error) {
+        fail(name, why(error))
+      }
+    }
+  } catch (error) {
+    fail('start', why(error))
+  } finally {
+    clearTimeout(killer)
+    if (child && !exited) {
+      child.kill('SIGTERM')
+      const gone = new Promise((resolve) => child.once('exit', resolve))
+      const late = setTimeout(() => child.kill('SIGKILL'), 2000)
+      await gone
+      clearTimeout(late)
+    }
+    await rm(dir, { recursive: true, force: true })
+  }
+  return results
+}
+
+const wanted = process.argv.slice(2)
+const unknown = wanted.filter((r) => !ALL.includes(r))
+if (unknown.length) {
+  console.error(`unknown runtime(s): ${unknown.join(', ')}; choose from ${ALL.join(', ')}`)
+  process.exit(2)
+}
+const esbuild = await loadEsbuild()
+let passed = 0
+let failed = 0
+for (const runtime of wanted.length ? wanted : ALL) {
+  for (const result of await runRuntime(runtime, esbuild)) {
+    if (result.ok) passed++
+    else failed++
+    console.log(
+      `${result.ok ? 'ok  ' : 'FAIL'} ${runtime.padEnd(7)} ${result.name}${result.ok ? '' : `: ${result.error}`}`,
+    )
+  }
+}
+console.log(`${passed} passed, ${failed} failed`)
+process.exit(failed ? 1 : 0)

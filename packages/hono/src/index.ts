@@ -1,0 +1,97 @@
+import {
+  type SessionData as CoreSessionData,
+  type ManagerSource,
+  resolveManager,
+  type Session,
+  SessionError,
+} from '@x/session-core'
+import type { Context, MiddlewareHandler } from 'hono'
+
+export * from '@x/session-core'
+
+/**
+ * Your session's shape, for every `session()` that names no other:
+ * `declare module '@x/session-hono' { interface SessionData { userId: string } }`
+ */
+export interface SessionData extends CoreSessionData {}
+
+/** The Hono `Env` that types `c.get(property)`: `new Hono<SessionEnv>()`. */
+export type SessionEnv<D extends object = SessionData, P extends string = 'session'> = {
+  Variables: { [K in P]: Session<D> }
+}
+
+/** Core's options (or `{ manager }`, one you created to reach it from your code), plus `property`. */
+export type HonoSessionOptions<
+  D extends object = SessionData,
+  P extends string = 'session',
+> = ManagerSource<D> & {
+  /** The `c.get()` key the session is exposed under; mount two sessions under two keys. @default 'session' */
+  property?: P
+}
+
+/**
+ * Session middleware for Hono 4: `app.use(session({ secret }))`, then `c.get('session')`.
+ * Web-standard only, so the same code runs on Node, Bun, Deno and Cloudflare Workers.
+ */
+export function session<D extends object = SessionData, P extends string = 'session'>(
+  options: HonoSessionOptions<D, P> = {},
+): MiddlewareHandler<SessionEnv<D, P>> {
+  const { property = 'session', ...source } = options
+  const manager = resolveManager<D>(source)
+
+  return async (c, next) => {
+    const cycle = manager.begin({
+      // Node (undici), Bun, Deno and workerd join repeated Cookie lines with "; " (smoke/run.mjs
+      // checks it), which core parses as one header. Splitting on ',' here would let a cookie value
+      // holding ", name=..." (set by a sibling subdomain) pose as a `__Host-` session.
+      cookieHeader: c.req.raw.headers.get('cookie') ?? undefined,
+      // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
+      secure: c.req.url.startsWith('https:'),
+    })
+    ;(c as Context).set(property, await cycle.load())
+
+    // Hono's compose has already turned a handler's error into the onError response (and set
+    // `c.error`), so this runs for thrown handlers too: their session changes are still committed.
+    await next()
+
+    let result: Awaited<ReturnType<typeof cycle.commit>>
+    try {
+      result = await cycle.commit({ cacheControl: c.res.headers.get('cache-control') ?? undefined })
+    } catch (err) {
+      if (!SessionError.is(err)) throw err
+      return fail(c, err.status)
+    }
+    // A session that could not be used (store down) must fail closed with its own status, not the
+    // 500 that Hono's default onError gives every error.
+    if (SessionError.is(c.error) && c.res.status !== c.error.status) return fail(c, c.error.status)
+
+    const { setCookie, cacheControl } = result
+    if (setCookie.length === 0 && cacheControl === undefined) return
+    const apply = (headers: Headers) => {
+      for (const value of setCookie) headers.append('set-cookie', value)
+      if (cacheControl !== undefined) headers.set('cache-control', cacheControl)
+    }
+    try {
+      apply(c.res.headers)
+    } catch {
+      // Responses from fetch() and Response.redirect() have immutable headers: copy, then write.
+      // Unset first, or older Hono 4 releases would edit the immutable headers while merging them;
+      // copy the Headers too, as @hono/node-server's Response would otherwise share them.
+      const { body, status, statusText, headers } = c.res
+      c.res = undefined
+      c.res = new Response(body, { status, statusText, headers: new Headers(headers) })
+      apply(c.res.headers)
+    }
+  }
+}
+
+function fail(c: Context, status: number): void {
+  // The replaced response may be a stream or a proxied body: release what feeds it.
+  c.res.body?.cancel().catch(() => {})
+  // Unset first: Hono's `c.res` setter would otherwise carry the old response's headers over.
+  c.res = undefined
+  c.res = new Response(status === 503 ? 'Service Unavailable' : 'Internal Server Error', {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+  })
+}

@@ -1,0 +1,4 @@
+import { describeAdapterConformance } from '@x/session-conformance-tests'
+import { honoHarness } from './harness.js'
+
+describeAdapterConformance(honoHarness)
