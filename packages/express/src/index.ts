@@ -1,0 +1,180 @@
+import { type OutgoingHttpHeaders, OutgoingMessage, STATUS_CODES } from 'node:http'
+import {
+  type CommitResult,
+  type SessionData as CoreSessionData,
+  type ManagerSource,
+  resolveManager,
+  type Session,
+  SessionError,
+} from '@x/session-core'
+import type { RequestHandler, Response } from 'express'
+
+export * from '@x/session-core'
+
+/** Your session's shape: `declare module '@x/session-express' { interface SessionData { userId: string } }`. */
+export interface SessionData extends CoreSessionData {}
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** This request's session, loaded before your handlers run (mounted with the default `property`). */
+      session: Session<SessionData>
+    }
+  }
+}
+
+/** Core's options (or `{ manager }`, one you built to reach it from your code), plus `property`. */
+export type ExpressSessionOptions = ManagerSource<SessionData> & {
+  /** Where the session is exposed: `req[property]`. Mount a second session (another cookie name) under another. @default 'session' */
+  property?: string
+}
+
+/** `app.use(session({ secret }))`: loads `req.session` before your handlers, commits it before the first byte. */
+export function session(options: ExpressSessionOptions = {}): RequestHandler {
+  const { property = 'session', ...source } = options
+  const manager = resolveManager<SessionData>(source)
+  return (req, res, next) => {
+    const cycle = manager.begin({ cookieHeader: req.headers.cookie, secure: req.secure })
+    deferHead(res, (cacheControl) => cycle.commit({ cacheControl }))
+    cycle.load().then((loaded) => {
+      ;(req as unknown as Record<string, unknown>)[property] = loaded
+      next()
+    }, next)
+  }
+}
+
+type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
+type Fn = (...args: unknown[]) => unknown
+const sentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')!.get!
+const headersSent = () =>
+  Object.assign(new Error('Cannot set headers after they are sent'), { code: 'ERR_HTTP_HEADERS_SENT' })
+
+/**
+ * Holds the response back until the session is committed, so whatever sends it (`res.json`,
+ * `redirect`, `sendFile`, streaming, error handlers) carries the cookie. To the app the head counts
+ * as sent from its first `writeHead`/`write`/`end`/`flushHeaders`, as without this: `headersSent` is
+ * true (error handlers rely on it) and header changes throw; only the bytes wait.
+ */
+function deferHead(res: Response, commit: (cacheControl: string | undefined) => Promise<CommitResult>): void {
+  const r = res as unknown as Record<Method | 'setHeader' | 'appendHeader' | 'removeHeader', Fn>
+  const orig = { writeHead: r.writeHead, write: r.write, end: r.end, flushHeaders: r.flushHeaders }
+  const queue: [Method, unknown[]][] = []
+  let state: 'open' | 'waiting' | 'done' | 'failed' = 'open'
+  let ended = false
+  // Deferred writes return false, so a piped file is not read into memory while the store answers;
+  // the 'drain' they promise comes once the bytes are handed to Node.
+  let owesDrain = false
+
+  const settle = async (pending: Promise<CommitResult>, status: number) => {
+    let result: CommitResult
+    try {
+      result = await pending
+    } catch (error) {
+      return fail(SessionError.is(error) ? error.status : 500, error)
+    }
+    state = 'done'
+    try {
+      for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
+      if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
+      res.statusCode = status // a status set once the head counted as sent has no effect, as in Node
+      let drained = true
+      for (let call = queue.shift(); call; call = queue.shift()) {
+        const ret = orig[call[0]].apply(res, call[1])
+        if (call[0] === 'write') drained = ret as boolean
+      }
+      if (owesDrain && drained) res.emit('drain') // when Node's own write returned false, Node emits it
+    } catch (error) {
+      fail(500, error) // what Node would have thrown at the app (an invalid status code): too late for that
+    }
+  }
+
+  /** Fail closed: the session was not saved, so the response the app made must not go out. */
+  const fail = (status: number, error: unknown) => {
+    state = 'failed'
+    // Callbacks of calls never handed to Node learn that they failed, so no writer waits forever.
+    for (const [, args] of queue.splice(0)) callbackOf(args)?.(error)
+    try {
+      if (sentGetter.call(res)) return void res.destroy()
+      for (const name of res.getHeaderNames()) res.removeHeader(name)
+      const body = `${STATUS_CODES[status] ?? 'Error'}\n`
+      // 500 and 503 are not cacheable unless marked so, which this response is not.
+      const headers = {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      }
+      orig.writeHead.call(res, status, STATUS_CODES[status] ?? 'Error', headers)
+      orig.end.call(res, body)
+      if (owesDrain) res.emit('drain')
+    } catch {
+      res.destroy()
+    }
+  }
+
+  const start = (method: Method, args: unknown[]) => {
+    queue.push([method, args])
+    if (state !== 'open') return
+    state = 'waiting'
+    const cacheControl = res.getHeader('Cache-Control')
+    const current = cacheControl === undefined ? undefined : [cacheControl].flat().join(', ')
+    void settle(commit(current), res.statusCode)
+  }
+
+  const patch = (name: Method, deferred: (self: Response, args: unknown[]) => unknown) => {
+    r[name] = function (this: Response, ...args: unknown[]) {
+      return state === 'done' ? orig[name].apply(this, args) : deferred(this, args)
+    }
+  }
+  patch('writeHead', (self, args) => {
+    if (state === 'waiting') throw headersSent()
+    if (state === 'failed') return self
+    // Headers passed here replace the app's earlier ones, as in Node; set on `res`, the session's Set-Cookie joins them.
+    const withReason = typeof args[1] === 'string'
+    const headers = (withReason ? args[2] : args[1]) as OutgoingHttpHeaders | unknown[] | undefined
+    if (headers) applyHeaders(self, headers)
+    start('writeHead', args.slice(0, withReason ? 2 : 1))
+    return self
+  })
+  patch('write', (_self, args) => {
+    if (state === 'failed' || ended) {
+      callbackOf(args)?.(new Error('write after end'))
+      return state === 'failed'
+    }
+    owesDrain = true
+    start('write', args)
+    return false
+  })
+  patch('end', (self, args) => {
+    if (state !== 'failed' && !ended) start('end', args)
+    ended = true
+    return self
+  })
+  patch('flushHeaders', () => {
+    if (state === 'open') start('flushHeaders', [])
+  })
+  for (const name of ['setHeader', 'appendHeader', 'removeHeader'] as const) {
+    const original = r[name]
+    r[name] = function (this: Response, ...args: unknown[]) {
+      if (state === 'waiting') throw headersSent()
+      return original.apply(this, args)
+    }
+  }
+  Object.defineProperty(res, 'headersSent', {
+    configurable: true,
+    get: () => state !== 'open' || sentGetter.call(res),
+  })
+}
+
+function applyHeaders(res: Response, headers: OutgoingHttpHeaders | unknown[]): void {
+  if (!Array.isArray(headers)) {
+    for (const [name, value] of Object.entries(headers)) if (name) res.setHeader(name, value as string)
+    return
+  }
+  // Flat [name, value, ...]: a name listed replaces earlier values; repeats within the list add up.
+  for (let i = 0; i < headers.length; i += 2) res.removeHeader(String(headers[i]))
+  for (let i = 0; i < headers.length; i += 2) res.appendHeader(String(headers[i]), headers[i + 1] as string)
+}
+
+function callbackOf(args: unknown[]): ((error: unknown) => void) | undefined {
+  const last = args.at(-1)
+  return typeof last === 'function' ? (error) => process.nextTick(last as Fn, error) : undefined
+}

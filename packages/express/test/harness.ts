@@ -1,0 +1,70 @@
+import type { AdapterHarness, AnySession, RouteContext, RouteResult } from '@x/session-conformance-tests'
+import type express from 'express'
+import type { NextFunction, Request, Response } from 'express'
+import { session } from '../src/index.js'
+import { serve } from './helpers.js'
+
+type ExpressFactory = typeof express
+
+/**
+ * Serves the suite's app with the given Express. `asyncErrors`: the framework itself turns a rejected
+ * handler promise into `next(err)` (Express 5); otherwise the route does it (Express 4).
+ */
+export function harness(factory: ExpressFactory, name: string, asyncErrors: boolean): AdapterHarness {
+  return {
+    name,
+    async start(spec) {
+      const app = factory()
+      for (const mounted of spec.sessions)
+        app.use(session({ ...mounted.options, property: mounted.property }))
+      const read = (req: Request, property: string) =>
+        (req as unknown as Record<string, AnySession>)[property]!
+      for (const route of spec.routes) {
+        const handle = async (req: Request, res: Response) => {
+          const first = spec.sessions[0]!.property
+          const ctx: RouteContext = {
+            sessions: Object.fromEntries(
+              spec.sessions.map(({ property }) => [property, read(req, property)]),
+            ),
+            session: read(req, first),
+            sessionAgain: read(req, first),
+            query: new URL(req.originalUrl, 'http://localhost').searchParams,
+            setHeader: (header, value) => res.setHeader(header, value),
+          }
+          await render(res, await route.handler(ctx))
+        }
+        const method = route.method === 'GET' ? 'get' : 'post'
+        if (asyncErrors) app[method](route.path, handle)
+        else
+          app[method](
+            route.path,
+            (req: Request, res: Response, next: NextFunction) => void handle(req, res).catch(next),
+          )
+      }
+      return serve(app)
+    },
+  }
+}
+
+async function render(res: Response, result: RouteResult): Promise<void> {
+  switch (result.type) {
+    case 'json':
+      res.status(result.status ?? 200).json(result.body)
+      return
+    case 'redirect':
+      res.redirect(302, result.location)
+      return
+    case 'throw':
+      throw new Error('boom')
+    case 'stream': {
+      const [first = '', ...rest] = result.chunks
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+      res.write(first)
+      for (const chunk of rest) {
+        await new Promise((resolve) => setTimeout(resolve, result.delayMs ?? 0))
+        res.write(chunk)
+      }
+      res.end()
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import type { Request, RequestHandler } from 'express'
+import { describe, expectTypeOf, it } from 'vitest'
+import {
+  createSessionManager,
+  type ExpressSessionOptions,
+  memoryStore,
+  type Session,
+  type SessionData,
+  SessionError,
+  session,
+} from '../src/index.js'
+
+// The recipe users follow. The augmentation is program-wide, so it also declares the keys the runtime tests use.
+declare module '@x/session-express' {
+  interface SessionData {
+    userId: number
+    cart: { items: string[] }
+    n: number
+    user: string
+    blob: string
+    visits: number
+    role: string
+  }
+}
+
+describe('req.session typing', () => {
+  it('is the package SessionData, augmented by declaration merging', () => {
+    expectTypeOf<Request['session']>().toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf<Request['session']['userId']>().toEqualTypeOf<number | undefined>()
+    expectTypeOf<Request['session']['cart']>().toEqualTypeOf<{ items: string[] } | undefined>()
+  })
+
+  it('types get/set and keeps the API out of reach of data', () => {
+    const req = {} as Request
+    expectTypeOf(req.session.get('userId')).toEqualTypeOf<number | undefined>()
+    req.session.set('userId', 1)
+    req.session.userId = 2
+    // @ts-expect-error a string is not a userId
+    req.session.set('userId', 'x')
+    // @ts-expect-error a key SessionData does not declare
+    req.session.set('nope', 1)
+    // @ts-expect-error a property SessionData does not declare
+    req.session.nope
+    expectTypeOf(req.session.regenerate).toBeFunction()
+    expectTypeOf(req.session.id).toEqualTypeOf<string>()
+  })
+
+  it('callback forms exist for Passport', () => {
+    const req = {} as Request
+    expectTypeOf(req.session.save((err?: unknown) => void err)).toEqualTypeOf<void>()
+    expectTypeOf(req.session.regenerate((err?: unknown) => void err)).toEqualTypeOf<void>()
+    expectTypeOf(req.session.destroy()).toEqualTypeOf<Promise<void>>()
+  })
+})
+
+describe('session()', () => {
+  it('takes the core options plus property and returns Express middleware', () => {
+    expectTypeOf(session).parameter(0).toEqualTypeOf<ExpressSessionOptions | undefined>()
+    expectTypeOf(
+      session({ secret: 's'.repeat(32), property: 'admin', store: memoryStore() }),
+    ).toEqualTypeOf<RequestHandler>()
+    expectTypeOf(session({ manager: createSessionManager<SessionData>({}) })).toEqualTypeOf<RequestHandler>()
+    // @ts-expect-error a secret is a string or a key map
+    session({ secret: 42 })
+  })
+
+  it('re-exports the core API', () => {
+    expectTypeOf(SessionError.is).toBeFunction()
+  })
+})
