@@ -15,6 +15,8 @@ const common = {
   dts: true,
   sourcemap: true,
   target: 'es2022',
+  // Keep `node:` specifiers: every supported runtime (Node >= 20, Bun, Deno, workerd) needs or accepts them.
+  removeNodeProtocol: false,
   tsconfig: '../../tsconfig.build.json',
   // Two configs build in parallel into one folder: tsup's own `clean` in either would race the
   // other, so the folder is emptied once, below, before both start.

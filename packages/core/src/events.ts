@@ -10,6 +10,8 @@ export type SessionEvent =
   | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
   | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list'; error: unknown }
   | { type: 'conflict'; retries: number }
+  /** `commit()` failed and the request answers with an error: the session was not saved. */
+  | { type: 'commit-error'; code: string }
 
 export type InvalidReason =
   /** Over the size limit, or not of the Fe26.2 shape: rejected before any crypto. */

@@ -153,7 +153,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult> {
-    this.#commit ??= this.#write(response?.cacheControl)
+    this.#commit ??= this.#write(response?.cacheControl).catch((error: unknown) => {
+      // Some frameworks have nowhere to report an error raised after the handler: say it here.
+      this.#opts.emit({ type: 'commit-error', code: SessionError.is(error) ? error.code : 'ERR_UNKNOWN' })
+      throw error
+    })
     return this.#commit
   }
 

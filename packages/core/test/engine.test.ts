@@ -309,11 +309,12 @@ describe('engine', () => {
   })
 
   it('C3: a session too large for the cookie chunks is refused with TOO_LARGE', async () => {
-    const { manager } = setup()
+    const { manager, events } = setup()
     const cycle = manager.begin({ cookieHeader: undefined })
     const session = (await cycle.load()) as Loose
     session.big = 'x'.repeat(9000)
     await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_TOO_LARGE' })
+    expect(events).toContainEqual({ type: 'commit-error', code: 'ERR_SESSION_TOO_LARGE' })
   })
 })
 
