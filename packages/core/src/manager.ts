@@ -17,8 +17,13 @@ import type { StoredSession } from './store.js'
 
 /** Browsers cap cookie lifetimes at 400 days; a longer Max-Age is cut silently, so never send one. */
 const MAX_COOKIE_AGE = 400 * 86_400
-/** Re-reads and re-applies on version conflicts before giving up. */
-const MAX_CONFLICT_RETRIES = 8
+/**
+ * Re-reads and re-applies on version conflicts before giving up. Each round has one winner, so
+ * many writers on one session need several rounds; jittered backoff spreads them out.
+ */
+const MAX_CONFLICT_RETRIES = 16
+/** Upper bound of the random wait before a re-read, in milliseconds. */
+const MAX_CONFLICT_BACKOFF = 64
 const PAYLOAD_VERSION = 1
 
 /** What the cookie seal carries: everything that decides validity. `d` only with the cookie store. */
@@ -455,6 +460,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
           { status: 503 },
         )
       }
+      // Full jitter: writers that collided do not collide again in lockstep.
+      await new Promise((resolve) =>
+        setTimeout(resolve, Math.random() * Math.min(2 ** attempt, MAX_CONFLICT_BACKOFF)),
+      )
       let fresh: StoredSession | undefined
       try {
         fresh = await store.get(state.id)

@@ -1,0 +1,9 @@
+export type { IoRedisLike, NodeRedisLike, RedisClientLike } from './internal/client.js'
+export {
+  type CorruptReason,
+  type RedisSessionStore,
+  type RedisStoreEvent,
+  type RedisStoreOptions,
+  redisStore,
+  redisStoreDefaults,
+} from './redis-store.js'

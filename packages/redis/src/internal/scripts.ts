@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * The Lua scripts behind every operation. Each one touches exactly one key (KEYS[1]), so on a
+ * Redis Cluster it runs on one slot and never meets CROSSSLOT.
+ *
+ * Session hash fields: d = data (JSON), c = createdAt, r = refreshedAt, v = version, u = user,
+ * e = expiry (epoch ms, by the store's clock), x = the time (epoch ms) until which u's index is
+ * known to list this session. A record past `e` is treated as gone, as Redis' own ttl will soon
+ * make it: with the default clock the two agree, and a test clock moves `e` without waiting.
+ *
+ * Every time ("now") comes from the caller's clock, never from Redis: index promises are compared
+ * across slots, hence across Redis servers, and the app's clock is the one the engine uses too.
+ *
+ * A bound session lives in its id's slot, its user's index in the user's slot: no script can
+ * write both. So the index is written first and the session records how long the index will
+ * keep it (`x`). A save or touch that would make the session outlive that promise refuses
+ * ('index'); the caller extends the index, then retries. The index only ever drops entries whose
+ * promise has run out (by then the session is gone), so a live bound session is always listed.
+ */
+
+export interface Script {
+  readonly source: string
+  readonly sha1: string
+}
+
+/** Clock skew tolerated between the app servers that write and prune one user's index (ms). */
+export const CLOCK_MARGIN_MS = 5 * 60_000
+
+function script(source: string): Script {
+  const text = source.trim().replaceAll('MARGIN', String(CLOCK_MARGIN_MS))
+  return Object.freeze({ source: text, sha1: createHash('sha1').update(text).digest('hex') })
+}
+
+/**
+ * Reads a record: [d, c, r, v, u, e] (nil where missing), or 0 when the key holds another type,
+ * so that a foreign or corrupt key reads as "missing" rather than failing the request.
+ */
+export const GET = script(`
+local f = redis.pcall('HMGET', KEYS[1], 'd', 'c', 'r', 'v', 'u', 'e')
+if f.err then return 0 end
+return f
+`)
+
+/**
+ * ARGV: expectVersion ('' = unconditional), version, data, createdAt, refreshedAt, user ('' = none),
+ * ttl ms, now ms, promise ms the caller just wrote into user's index (0 = none).
+ * Returns 'ok', 'conflict', or 'index' (nothing written: the index must be extended first).
+ */
+export const SET = script(`
+local k = KEYS[1]
+local now = tonumber(ARGV[8])
+local kind = redis.call('TYPE', k).ok
+local current, owner, promise = 0, false, 0
+if kind == 'hash' then
+  local f = redis.call('HMGET', k, 'v', 'u', 'x', 'e')
+  local expires = tonumber(f[4])
+  if not expires or expires > now then
+    current = tonumber(f[1]) or -1
+    owner = f[2]
+    promise = tonumber(f[3]) or 0
+  end
+elseif kind ~= 'none' then
+  current = -1
+end
+if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then return 'conflict' end
+local user, ttl = ARGV[6], tonumber(ARGV[7])
+if user ~= '' then
+  if owner ~= user then promise = 0 end
+  local written = tonumber(ARGV[9])
+  if written > promise then promise = written end
+  if promise < now + ttl + MARGIN then return 'index' end
+end
+redis.call('DEL', k)
+redis.call('HSET', k, 'd', ARGV[3], 'c', ARGV[4], 'r', ARGV[5], 'v', ARGV[2], 'e', string.format('%d', now + ttl))
+if user ~= '' then redis.call('HSET', k, 'u', user, 'x', string.format('%d', promise)) end
+redis.call('PEXPIRE', k, ttl)
+return 'ok'
+`)
+
+/**
+ * Sets r, e and the ttl; never d, never creates. ARGV: ttl ms, refreshedAt, now ms, user and
+ * promise the caller just wrote into that user's index ('' and 0 = none).
+ * Returns {'ok'}, {'missing'} or {'index', user}.
+ */
+export const TOUCH = script(`
+local k = KEYS[1]
+if redis.call('TYPE', k).ok ~= 'hash' or redis.call('HEXISTS', k, 'v') == 0 then return {'missing'} end
+local ttl, now = tonumber(ARGV[1]), tonumber(ARGV[3])
+local f = redis.call('HMGET', k, 'u', 'x', 'e')
+local expires = tonumber(f[3])
+if expires and expires <= now then return {'missing'} end
+if f[1] then
+  local promise = tonumber(f[2]) or 0
+  local written = tonumber(ARGV[5])
+  if ARGV[4] == f[1] and written > promise then
+    promise = written
+    redis.call('HSET', k, 'x', ARGV[5])
+  end
+  if promise < now + ttl + MARGIN then return {'index', f[1]} end
+end
+redis.call('HSET', k, 'r', ARGV[2], 'e', string.format('%d', now + ttl))
+redis.call('PEXPIRE', k, ttl)
+return {'ok'}
+`)
+
+/** KEYS[1]: a session. Returns 1 if it was there. */
+export const DELETE = script(`
+return redis.call('DEL', KEYS[1])
+`)
+
+/**
+ * KEYS[1]: a user's index (sorted set: id -> promise ms). ARGV: id, promise ms, now ms.
+ * Raises the id's promise (never lowers it), drops entries whose promise ran out, and keeps the
+ * key alive as long as its longest promise.
+ */
+export const INDEX = script(`
+local k = KEYS[1]
+local now = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', k, '-inf', string.format('(%d', now - MARGIN))
+local old = redis.call('ZSCORE', k, ARGV[1])
+if not old or tonumber(old) < tonumber(ARGV[2]) then redis.call('ZADD', k, ARGV[2], ARGV[1]) end
+local last = redis.call('ZRANGE', k, -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', k, string.format('%d', tonumber(last[2]) - now + MARGIN))
+return 1
+`)
+
+/**
+ * KEYS[1]: a user's index; ARGV: now ms. Ids whose promise has not run out. They may include
+ * ended or rebound sessions: the caller checks each one in its own slot (OWNED).
+ */
+export const LIST = script(`
+local k = KEYS[1]
+redis.call('ZREMRANGEBYSCORE', k, '-inf', string.format('(%d', tonumber(ARGV[1]) - MARGIN))
+return redis.call('ZRANGE', k, 0, -1)
+`)
+
+/**
+ * KEYS[1]: a session; ARGV: user, '1' to delete it, now ms. Returns 1 when the session is live
+ * and bound to user (and was deleted, if asked). Entries are never removed from the index here: a
+ * session being bound right now is listed before it is written, and must stay listed.
+ */
+export const OWNED = script(`
+local k = KEYS[1]
+if redis.call('TYPE', k).ok ~= 'hash' then return 0 end
+local f = redis.call('HMGET', k, 'u', 'e')
+local expires = tonumber(f[2])
+if f[1] ~= ARGV[1] or (expires and expires <= tonumber(ARGV[3])) then return 0 end
+if ARGV[2] == '1' then redis.call('DEL', k) end
+return 1
+`)

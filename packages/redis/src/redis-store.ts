@@ -1,0 +1,287 @@
+import {
+  isSessionId,
+  SessionError,
+  SessionErrorCode,
+  type SessionStore,
+  type StoredSession,
+  type StoreSetOptions,
+} from '@x/session-core'
+import { type RedisClientLike, scriptRunner } from './internal/client.js'
+import { checkPrefix, checkUser, sessionKey, userKey } from './internal/keys.js'
+import { CLOCK_MARGIN_MS, DELETE, GET, INDEX, LIST, OWNED, SET, TOUCH } from './internal/scripts.js'
+
+/** Why a stored record was treated as missing. */
+export type CorruptReason =
+  /** The key holds another Redis type than a hash (another program wrote it). */
+  | 'wrong-type'
+  /** The data field is not JSON, or not a JSON object. */
+  | 'bad-data'
+  /** A field other than the data is missing or not an integer. */
+  | 'bad-fields'
+
+/** Telemetry. Never carries a session id, a user or session data, so it can be logged as it is. */
+export type RedisStoreEvent = { type: 'corrupt'; reason: CorruptReason }
+
+export interface RedisStoreOptions {
+  /**
+   * A connected client: node-redis `createClient()` / `createCluster()` (v4 or v5), or an ioredis
+   * `Redis` / `Cluster`. The store never connects, closes or reconfigures it; see the README for
+   * the options that make a down Redis fail fast instead of queueing requests.
+   */
+  client: RedisClientLike
+  /** Prepended to every key; must not contain `{` or `}`. @default 'sess:' */
+  prefix?: string
+  /**
+   * Current time in epoch milliseconds. Records expire by it as well as by Redis' own ttl, so a
+   * test that moves the session manager's clock (the adapter conformance suite) sees them expire.
+   * @default Date.now
+   */
+  clock?: () => number
+  /**
+   * Called when a stored record cannot be read; the session is then treated as missing (the
+   * record is left alone: it may come from a newer version of this package).
+   * @default a `console.warn` naming the reason
+   */
+  onEvent?: (event: RedisStoreEvent) => void
+}
+
+export const redisStoreDefaults = Object.freeze({
+  prefix: 'sess:',
+})
+
+/** A `SessionStore` with the per-user index: everything `createSessionManager({ store })` can use. */
+export type RedisSessionStore = Required<SessionStore>
+
+/** Attempts of a save or touch: the first, and one more after extending the user's index. */
+const INDEX_ATTEMPTS = 2
+
+/**
+ * A Redis or Valkey session store for standalone servers, Sentinel and Cluster. One script per
+ * load and per save; versioned saves; ttl kept by Redis itself; a per-user index for "log out
+ * everywhere" whose keys never share a script with another slot.
+ */
+export function redisStore(options: RedisStoreOptions): RedisSessionStore {
+  if (options === null || typeof options !== 'object') {
+    throw new SessionError(
+      SessionErrorCode.INVALID_OPTION,
+      'redisStore() needs an options object: redisStore({ client })',
+    )
+  }
+  const redis = scriptRunner(options.client)
+  const prefix = options.prefix ?? redisStoreDefaults.prefix
+  checkPrefix(prefix)
+  const clock = options.clock ?? Date.now
+  if (typeof clock !== 'function')
+    throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `clock` must be a function')
+  const onEvent = options.onEvent ?? warn
+  if (typeof onEvent !== 'function')
+    throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `onEvent` must be a function')
+
+  const corrupt = (reason: CorruptReason): undefined => {
+    try {
+      onEvent({ type: 'corrupt', reason })
+    } catch {
+      // Telemetry must not turn a readable "missing" into a failed request.
+    }
+    return undefined
+  }
+
+  /** Makes `user`'s index keep `id` until `promise`; must happen before the session says so. */
+  const extendIndex = (user: string, id: string, promise: number, now: number) =>
+    redis.run(INDEX, userKey(prefix, user), [id, String(promise), String(now)])
+
+  return {
+    async get(id) {
+      checkId(id)
+      const reply = await redis.run(GET, sessionKey(prefix, id), [])
+      if (!Array.isArray(reply)) return corrupt('wrong-type')
+      const [d, c, r, v, u, e] = reply.map(text)
+      if (d === undefined && c === undefined && r === undefined && v === undefined) return undefined
+      const createdAt = integer(c)
+      const refreshedAt = integer(r)
+      const version = integer(v)
+      const expiresAt = e === undefined ? Number.POSITIVE_INFINITY : integer(e)
+      if (
+        createdAt === undefined ||
+        refreshedAt === undefined ||
+        version === undefined ||
+        expiresAt === undefined
+      )
+        return corrupt('bad-fields')
+      if (expiresAt <= clock()) return undefined
+      const data = parseObject(d)
+      if (!data) return corrupt('bad-data')
+      const record: StoredSession = { data, createdAt, refreshedAt, version }
+      if (u !== undefined) record.user = u
+      return record
+    },
+
+    async set(id, session, opts: StoreSetOptions) {
+      checkId(id)
+      const ttl = ttlMs(opts.ttl)
+      const expected = opts.expectVersion
+      if (expected !== undefined && !(Number.isSafeInteger(expected) && expected >= 0)) {
+        invalid(`expectVersion must be a non-negative integer, got ${String(expected)}`)
+      }
+      for (const field of ['version', 'createdAt', 'refreshedAt'] as const) {
+        if (!Number.isSafeInteger(session[field]))
+          invalid(`session.${field} must be an integer, got ${String(session[field])}`)
+      }
+      const user = session.user
+      if (user !== undefined) checkUser(user)
+      const data = json(session.data)
+      const now = clock()
+      let promise = 0
+      for (let attempt = 1; ; attempt++) {
+        const reply = text(
+          await redis.run(SET, sessionKey(prefix, id), [
+            expected === undefined ? '' : String(expected),
+            String(session.version),
+            data,
+            String(session.createdAt),
+            String(session.refreshedAt),
+            user ?? '',
+            String(ttl),
+            String(now),
+            String(promise),
+          ]),
+        )
+        if (reply === 'ok' || reply === 'conflict') return reply
+        if (reply !== 'index' || user === undefined || attempt >= INDEX_ATTEMPTS) throw unexpected(reply)
+        promise = indexPromise(now, ttl)
+        await extendIndex(user, id, promise, now)
+      }
+    },
+
+    async delete(id) {
+      checkId(id)
+      await redis.run(DELETE, sessionKey(prefix, id), [])
+    },
+
+    async touch(id, ttl, refreshedAt) {
+      checkId(id)
+      const ms = ttlMs(ttl)
+      if (!Number.isSafeInteger(refreshedAt))
+        invalid(`refreshedAt must be an integer, got ${String(refreshedAt)}`)
+      const now = clock()
+      let user = ''
+      let promise = 0
+      // A third attempt only happens when the session was rebound to another user meanwhile.
+      for (let attempt = 1; ; attempt++) {
+        const reply = await redis.run(TOUCH, sessionKey(prefix, id), [
+          String(ms),
+          String(refreshedAt),
+          String(now),
+          user,
+          String(promise),
+        ])
+        const [status, owner] = Array.isArray(reply) ? reply.map(text) : []
+        if (status === 'ok' || status === 'missing') return
+        if (status !== 'index' || owner === undefined || attempt > INDEX_ATTEMPTS) throw unexpected(status)
+        user = owner
+        promise = indexPromise(now, ms)
+        await extendIndex(user, id, promise, now)
+      }
+    },
+
+    async listByUser(user) {
+      checkUser(user)
+      return owned(user, false)
+    },
+
+    async deleteByUser(user) {
+      checkUser(user)
+      return (await owned(user, true)).length
+    },
+  }
+
+  /** The ids the user's index names that are live and still bound to `user` (deleted, if asked). */
+  async function owned(user: string, remove: boolean): Promise<string[]> {
+    const now = String(clock())
+    const reply = await redis.run(LIST, userKey(prefix, user), [now])
+    // A tampered index must not smuggle a key of another shape into the commands below.
+    const candidates = (Array.isArray(reply) ? reply.map(text) : []).filter(isSessionId)
+    // One script per session, in its own slot; sent together, so the client pipelines them.
+    const hits = await Promise.all(
+      candidates.map((id) => redis.run(OWNED, sessionKey(prefix, id), [user, remove ? '1' : '0', now])),
+    )
+    return candidates.filter((_, i) => Number(hits[i]) === 1)
+  }
+}
+
+/**
+ * How long the index is asked to keep a session: twice its ttl, so a session that is saved or
+ * touched regularly costs one index write per ttl, not one per request.
+ */
+function indexPromise(now: number, ttl: number): number {
+  return now + 2 * ttl + 2 * CLOCK_MARGIN_MS
+}
+
+function checkId(id: unknown): void {
+  if (!isSessionId(id))
+    throw new SessionError(SessionErrorCode.INVALID_ID, 'not a session id issued by this library')
+}
+
+function invalid(message: string): never {
+  throw new SessionError(SessionErrorCode.INVALID_OPTION, `redisStore: ${message}`)
+}
+
+function ttlMs(ttl: unknown): number {
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0)
+    invalid(`ttl must be a positive number of seconds, got ${String(ttl)}`)
+  return Math.ceil(ttl * 1000)
+}
+
+function json(data: unknown): string {
+  try {
+    const value = JSON.stringify(data)
+    if (typeof value === 'string' && value.startsWith('{')) return value
+  } catch (cause) {
+    throw new SessionError(
+      SessionErrorCode.NOT_SERIALIZABLE,
+      'session data must be JSON-serializable (no BigInt, no cycles)',
+      {
+        cause,
+      },
+    )
+  }
+  return invalid('session.data must be a plain object')
+}
+
+function unexpected(reply: unknown): Error {
+  return new Error(`@x/session-redis: unexpected script reply ${JSON.stringify(String(reply))}`)
+}
+
+const decoder = new TextDecoder()
+
+/** Replies are strings by default; clients configured to return Buffers give bytes. */
+function text(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined
+  if (typeof value === 'string') return value
+  if (value instanceof Uint8Array) return decoder.decode(value)
+  return String(value)
+}
+
+function integer(value: string | undefined): number | undefined {
+  if (value === undefined || !/^-?\d{1,16}$/.test(value)) return undefined
+  const n = Number(value)
+  return Number.isSafeInteger(n) ? n : undefined
+}
+
+function parseObject(value: string | undefined): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined
+  try {
+    const parsed: unknown = JSON.parse(value)
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function warn(event: RedisStoreEvent): void {
+  console.warn(
+    `@x/session-redis: a stored session could not be read (${event.reason}); it is treated as missing`,
+  )
+}
