@@ -1,7 +1,9 @@
 import { describeAdapterConformance } from '@x/session-conformance-tests'
 import express5 from 'express'
 import express4 from 'express4'
+import { serverStoreCases } from '../../redis/test/store-cases.js'
 import { harness } from './harness.js'
 
-describeAdapterConformance(harness(express5, 'express 5', true))
-describeAdapterConformance(harness(express4, 'express 4', false))
+// Each suite disposes of its own store cases (and their Redis connection) when it ends.
+describeAdapterConformance(harness(express5, 'express 5', true), { stores: await serverStoreCases() })
+describeAdapterConformance(harness(express4, 'express 4', false), { stores: await serverStoreCases() })

@@ -1,4 +1,5 @@
 import { describeAdapterConformance } from '@x/session-conformance-tests'
+import { serverStoreCases } from '../../redis/test/store-cases.js'
 import { fastifyHarness } from './harness.js'
 
-describeAdapterConformance(fastifyHarness)
+describeAdapterConformance(fastifyHarness, { stores: await serverStoreCases() })

@@ -1,4 +1,5 @@
 import { describeAdapterConformance } from '@x/session-conformance-tests'
+import { serverStoreCases } from '../../redis/test/store-cases.js'
 import { honoHarness } from './harness.js'
 
-describeAdapterConformance(honoHarness)
+describeAdapterConformance(honoHarness, { stores: await serverStoreCases() })

@@ -1,7 +1,9 @@
 import { describeAdapterConformance } from '@x/session-conformance-tests'
 import Koa from 'koa'
 import Koa2 from 'koa2'
+import { serverStoreCases } from '../../redis/test/store-cases.js'
 import { koaHarness } from './harness.js'
 
-describeAdapterConformance(koaHarness('koa 3', Koa))
-describeAdapterConformance(koaHarness('koa 2', Koa2))
+// Each suite disposes of its own store cases (and their Redis connection) when it ends.
+describeAdapterConformance(koaHarness('koa 3', Koa), { stores: await serverStoreCases() })
+describeAdapterConformance(koaHarness('koa 2', Koa2), { stores: await serverStoreCases() })
