@@ -1,0 +1,114 @@
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import type { ManagerSource } from '@x/session-core'
+import { session as expressSession } from '@x/session-express'
+import { session as fastifySession } from '@x/session-fastify'
+import { session as honoSession } from '@x/session-hono'
+import { session as koaSession } from '@x/session-koa'
+import express from 'express'
+import Fastify from 'fastify'
+import { Hono } from 'hono'
+import Koa from 'koa'
+
+/**
+ * The same tiny app on each framework, written the way its users would write it:
+ * `POST /write?key=value...` sets keys, `GET /read` answers the data, `POST /logout` destroys.
+ */
+export interface App {
+  url: string
+  close(): Promise<void>
+}
+
+type Data = Record<string, unknown>
+
+function apply(session: Data, query: URLSearchParams): void {
+  for (const [key, value] of query) session[key] = value
+}
+
+const listening = (close: () => Promise<void>, port: number): App => ({
+  url: `http://127.0.0.1:${port}`,
+  close,
+})
+
+export const frameworks: Record<string, (options: ManagerSource) => Promise<App>> = {
+  async express(options) {
+    const app = express()
+    app.use(expressSession(options))
+    app.post('/write', (req, res) => {
+      apply(req.session as Data, new URL(req.url, 'http://x').searchParams)
+      res.json(req.session)
+    })
+    app.get('/read', (req, res) => {
+      res.json({ isNew: req.session.isNew, data: req.session })
+    })
+    app.post('/logout', async (req, res) => {
+      await req.session.destroy()
+      res.json({ ok: true })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    return listening(
+      () => new Promise((resolve) => server.close(() => resolve())),
+      (server.address() as AddressInfo).port,
+    )
+  },
+
+  async fastify(options) {
+    const app = Fastify()
+    await app.register(fastifySession, options)
+    app.post('/write', async (request) => {
+      apply(request.session as Data, new URL(request.url, 'http://x').searchParams)
+      return request.session.toJSON()
+    })
+    app.get('/read', async (request) => ({ isNew: request.session.isNew, data: request.session.toJSON() }))
+    app.post('/logout', async (request) => {
+      await request.session.destroy()
+      return { ok: true }
+    })
+    await app.listen({ host: '127.0.0.1', port: 0 })
+    return listening(() => app.close(), (app.server.address() as AddressInfo).port)
+  },
+
+  async koa(options) {
+    const app = new Koa()
+    app.use(koaSession(options))
+    app.use(async (ctx) => {
+      if (ctx.method === 'POST' && ctx.path === '/write') {
+        apply(ctx.session as Data, new URLSearchParams(ctx.querystring))
+        ctx.body = ctx.session.toJSON()
+      } else if (ctx.path === '/read') {
+        ctx.body = { isNew: ctx.session.isNew, data: ctx.session.toJSON() }
+      } else if (ctx.method === 'POST' && ctx.path === '/logout') {
+        await ctx.session.destroy()
+        ctx.body = { ok: true }
+      }
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    return listening(
+      () => new Promise((resolve) => server.close(() => resolve())),
+      (server.address() as AddressInfo).port,
+    )
+  },
+
+  async hono(options) {
+    const app = new Hono()
+    app.use(honoSession(options))
+    app.post('/write', (c) => {
+      const session = c.get('session')
+      apply(session as Data, new URL(c.req.url).searchParams)
+      return c.json(session.toJSON())
+    })
+    app.get('/read', (c) => c.json({ isNew: c.get('session').isNew, data: c.get('session').toJSON() }))
+    app.post('/logout', async (c) => {
+      await c.get('session').destroy()
+      return c.json({ ok: true })
+    })
+    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
+    await new Promise((resolve) => server.once('listening', resolve))
+    return listening(
+      () => new Promise((resolve) => server.close(() => resolve())),
+      (server.address() as AddressInfo).port,
+    )
+  },
+}
