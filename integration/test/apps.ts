@@ -3,7 +3,7 @@ import { serve } from '@hono/node-server'
 import type { ManagerSource } from '@x/session-core'
 import { session as expressSession } from '@x/session-express'
 import { session as fastifySession } from '@x/session-fastify'
-import { session as honoSession } from '@x/session-hono'
+import { type SessionEnv, session as honoSession } from '@x/session-hono'
 import { session as koaSession } from '@x/session-koa'
 import express from 'express'
 import Fastify from 'fastify'
@@ -35,7 +35,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
     const app = express()
     app.use(expressSession(options))
     app.post('/write', (req, res) => {
-      apply(req.session as Data, new URL(req.url, 'http://x').searchParams)
+      apply(req.session as unknown as Data, new URL(req.url, 'http://x').searchParams)
       res.json(req.session)
     })
     app.get('/read', (req, res) => {
@@ -57,7 +57,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
     const app = Fastify()
     await app.register(fastifySession, options)
     app.post('/write', async (request) => {
-      apply(request.session as Data, new URL(request.url, 'http://x').searchParams)
+      apply(request.session as unknown as Data, new URL(request.url, 'http://x').searchParams)
       return request.session.toJSON()
     })
     app.get('/read', async (request) => ({ isNew: request.session.isNew, data: request.session.toJSON() }))
@@ -74,7 +74,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
     app.use(koaSession(options))
     app.use(async (ctx) => {
       if (ctx.method === 'POST' && ctx.path === '/write') {
-        apply(ctx.session as Data, new URLSearchParams(ctx.querystring))
+        apply(ctx.session as unknown as Data, new URLSearchParams(ctx.querystring))
         ctx.body = ctx.session.toJSON()
       } else if (ctx.path === '/read') {
         ctx.body = { isNew: ctx.session.isNew, data: ctx.session.toJSON() }
@@ -92,11 +92,11 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
   },
 
   async hono(options) {
-    const app = new Hono()
+    const app = new Hono<SessionEnv>()
     app.use(honoSession(options))
     app.post('/write', (c) => {
       const session = c.get('session')
-      apply(session as Data, new URL(c.req.url).searchParams)
+      apply(session as unknown as Data, new URL(c.req.url).searchParams)
       return c.json(session.toJSON())
     })
     app.get('/read', (c) => c.json({ isNew: c.get('session').isNew, data: c.get('session').toJSON() }))
