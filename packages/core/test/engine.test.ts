@@ -6,6 +6,7 @@ import {
   isSessionId,
   memoryRevocations,
   memoryStore,
+  RESERVED_KEYS,
   SessionError,
   type SessionEvent,
   type SessionOptions,
@@ -159,30 +160,7 @@ describe('engine', () => {
   it('E11: modified tracking compares what would be saved, for any JSON data', async () => {
     const { request } = setup()
     const json = fc.dictionary(
-      fc
-        .string({ minLength: 1, maxLength: 8 })
-        .filter(
-          (k) =>
-            ![
-              'id',
-              'isNew',
-              'createdAt',
-              'expiresAt',
-              'get',
-              'set',
-              'delete',
-              'has',
-              'clear',
-              'regenerate',
-              'destroy',
-              'touch',
-              'save',
-              'toJSON',
-              'then',
-              'flash',
-              'bindUser',
-            ].includes(k),
-        ),
+      fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !RESERVED_KEYS.has(k)),
       fc.jsonValue({ maxDepth: 3 }),
       { minKeys: 1, maxKeys: 5 },
     )
