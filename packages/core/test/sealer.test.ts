@@ -4,7 +4,17 @@ import * as IronWebcrypto from 'iron-webcrypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
 import { decodeBase64Url, encodeBase64Url } from '../src/internal/base64url.js'
-import { createSealer, type Sealer, unsealAllowingNoExpiry } from '../src/internal/sealer.js'
+import {
+  createSealer as createAnySealer,
+  type Sealer,
+  type SealerOptions,
+  unsealAllowingNoExpiry,
+} from '../src/internal/sealer.js'
+
+// These tests watch `crypto.subtle` to prove when crypto runs, so they pin the Web Crypto backend
+// (the one Bun, Deno and Workers use); crypto-backend.test.ts proves the node:crypto one.
+const createSealer = (secrets: Parameters<typeof createAnySealer>[0], options?: SealerOptions) =>
+  createAnySealer(secrets, { backend: 'web', ...options })
 
 const S1 = 'first-secret-0123456789-abcdefghijklmnop'
 const S2 = 'second-secret-0123456789-abcdefghijklmno'

@@ -8,13 +8,13 @@
  * never repeat), and unsealing remembers the keys derived for salts that proved genuine. The wire
  * format is iron's own, so the salts in a token are what any iron implementation needs to read it.
  *
- * Only Web-standard APIs are used (`crypto.subtle`, `crypto.getRandomValues`, `TextEncoder`), so
- * this runs unchanged on Node, Bun, Deno and workerd.
+ * Only Web-standard APIs are imported, so this runs unchanged on Node, Bun, Deno and workerd; where
+ * the runtime offers `node:crypto` the same operations go through it (crypto-backend.ts).
  */
-import { generateKey } from 'iron-webcrypto'
 import { uint8ArrayToHex } from 'uint8array-extras'
 import { SessionError, SessionErrorCode } from '../errors.js'
 import { decodeBase64Url, encodeBase64Url } from './base64url.js'
+import { type CryptoBackend, defaultBackend, webBackend } from './crypto-backend.js'
 
 /** A secret string (key id `''`), or `{ [keyId]: secret }` for rotation: the last id seals. */
 export type SecretInput = string | Readonly<Record<string, string>>
@@ -24,6 +24,8 @@ export interface SealerOptions {
   cacheSize?: number
   /** Longest token (characters) even looked at; longer ones are rejected before any work. @default 8192 */
   maxTokenLength?: number
+  /** Which crypto implementation: `node:crypto` where available, else Web Crypto. @default 'auto' */
+  backend?: 'auto' | 'web'
 }
 
 export interface Sealer {
@@ -68,9 +70,6 @@ const kConfiguredKeyIdPattern = /^\w+$/
 const kSaltPattern = /^[0-9a-f]{1,128}$/
 const kExpirationPattern = /^[1-9]\d*$/
 
-const kEncryption = { algorithm: 'aes-256-cbc', iterations: 1, minPasswordlength: kMinSecretLength } as const
-const kIntegrity = { algorithm: 'sha256', iterations: 1, minPasswordlength: kMinSecretLength } as const
-
 const kEncoder = new TextEncoder()
 const kDecoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -81,9 +80,12 @@ const kExpired: UnsealResult = Object.freeze({ ok: false, reason: 'expired' })
 
 type Purpose = 'encryption' | 'integrity'
 
+/** A derived key: a `CryptoKey` or raw bytes, whichever the backend uses. */
+type Key = unknown
+
 interface SealKeys {
-  readonly encryption: CryptoKey
-  readonly integrity: CryptoKey
+  readonly encryption: Key
+  readonly integrity: Key
 }
 
 interface CachedResult {
@@ -140,14 +142,6 @@ function randomSalt(): string {
   return uint8ArrayToHex(crypto.getRandomValues(new Uint8Array(kSaltBytes)))
 }
 
-async function deriveKey(secret: string, purpose: Purpose, salt: string): Promise<CryptoKey> {
-  const derived =
-    purpose === 'encryption'
-      ? await generateKey(secret, { ...kEncryption, salt })
-      : await generateKey(secret, { ...kIntegrity, salt })
-  return derived.key
-}
-
 /** Map-based LRU: `Map` iterates in insertion order, so re-inserting on use keeps the oldest first. */
 function remember<V>(map: Map<string, V>, limit: number, key: string, value: V): void {
   if (limit <= 0) return
@@ -165,7 +159,8 @@ class IronSealer implements Sealer {
   readonly #cacheSize: number
   readonly #maxTokenLength: number
   readonly #results = new Map<string, CachedResult>()
-  readonly #keys = new Map<string, CryptoKey>()
+  readonly #keys = new Map<string, Key>()
+  readonly #crypto: CryptoBackend
   readonly #sealSecret: string
   /**
    * Drawn on first seal, not at construction: Cloudflare Workers refuse random values at module
@@ -181,6 +176,7 @@ class IronSealer implements Sealer {
     this.#requireExpiry = requireExpiry
     this.#cacheSize = readCount(options.cacheSize, kDefaults.cacheSize, 'cacheSize', 0)
     this.#maxTokenLength = readCount(options.maxTokenLength, kDefaults.maxTokenLength, 'maxTokenLength', 1)
+    this.#crypto = options.backend === 'web' ? (webBackend as CryptoBackend) : defaultBackend()
     const ids = [...this.#secrets.keys()]
     this.currentKeyId = ids[ids.length - 1]!
     this.#sealSecret = this.#secrets.get(this.currentKeyId)!
@@ -212,17 +208,13 @@ class IronSealer implements Sealer {
     const keys = await this.#getSealKeys()
     const salts = this.#salts!
     const iv = crypto.getRandomValues(new Uint8Array(kIvBytes))
-    const encrypted = await crypto.subtle.encrypt(
-      { name: 'AES-CBC', iv },
-      keys.encryption,
-      kEncoder.encode(json),
-    )
+    const encrypted = await this.#crypto.encrypt(keys.encryption, iv, kEncoder.encode(json))
     const ivText = encodeBase64Url(iv)
-    const encryptedText = encodeBase64Url(new Uint8Array(encrypted))
+    const encryptedText = encodeBase64Url(encrypted)
     // Exactly iron's layout: the MAC covers these six fields joined by `*`.
     const base = `${kPrefix}*${this.currentKeyId}*${salts.encryption}*${ivText}*${encryptedText}*${expiresAt}`
-    const mac = await crypto.subtle.sign('HMAC', keys.integrity, kEncoder.encode(base))
-    const token = `${base}*${salts.integrity}*${encodeBase64Url(new Uint8Array(mac))}`
+    const mac = await this.#crypto.sign(keys.integrity, base)
+    const token = `${base}*${salts.integrity}*${encodeBase64Url(mac)}`
     if (token.length > this.#maxTokenLength) {
       throw new SessionError(
         SessionErrorCode.TOO_LARGE,
@@ -298,14 +290,14 @@ class IronSealer implements Sealer {
     // The MAC covers the first six fields exactly as they appear in the token.
     const macBase = token.slice(0, token.length - integritySalt.length - macText.length - 2)
     const integrity = await this.#getKey(keyName, secret, 'integrity', integritySalt)
-    if (!(await crypto.subtle.verify('HMAC', integrity.key, mac, kEncoder.encode(macBase)))) return kBadSeal
+    if (!(await this.#crypto.verify(integrity.key, mac, macBase))) return kBadSeal
     // Keys are remembered only for salts that proved genuine, so forged salts cannot churn the cache.
     if (integrity.fresh) this.#rememberKey(keyName, 'integrity', integritySalt, integrity.key)
 
     const encryption = await this.#getKey(keyName, secret, 'encryption', encryptionSalt)
     let json: string
     try {
-      json = kDecoder.decode(await crypto.subtle.decrypt({ name: 'AES-CBC', iv }, encryption.key, encrypted))
+      json = kDecoder.decode(await this.#crypto.decrypt(encryption.key, iv, encrypted))
     } catch {
       return kBadSeal
     }
@@ -326,8 +318,8 @@ class IronSealer implements Sealer {
       const secret = this.#sealSecret
       const salts = (this.#salts ??= { encryption: randomSalt(), integrity: randomSalt() })
       this.#sealKeys = Promise.all([
-        deriveKey(secret, 'encryption', salts.encryption),
-        deriveKey(secret, 'integrity', salts.integrity),
+        this.#crypto.derive(secret, 'encryption', salts.encryption),
+        this.#crypto.derive(secret, 'integrity', salts.integrity),
       ]).then(
         ([encryption, integrity]) => ({ encryption, integrity }),
         (error: unknown) => {
@@ -344,7 +336,7 @@ class IronSealer implements Sealer {
     secret: string,
     purpose: Purpose,
     salt: string,
-  ): Promise<{ key: CryptoKey; fresh: boolean }> {
+  ): Promise<{ key: Key; fresh: boolean }> {
     if (keyName === this.currentKeyId) {
       const own = this.#salts?.[purpose]
       if (own !== undefined && salt === own)
@@ -357,10 +349,10 @@ class IronSealer implements Sealer {
       this.#keys.set(cacheKey, cached)
       return { key: cached, fresh: false }
     }
-    return { key: await deriveKey(secret, purpose, salt), fresh: true }
+    return { key: await this.#crypto.derive(secret, purpose, salt), fresh: true }
   }
 
-  #rememberKey(keyName: string, purpose: Purpose, salt: string, key: CryptoKey): void {
+  #rememberKey(keyName: string, purpose: Purpose, salt: string, key: Key): void {
     remember(this.#keys, kKeyCacheSize, `${purpose}*${keyName}*${salt}`, key)
   }
 }
@@ -393,7 +385,7 @@ export async function unsealAllowingNoExpiry(
   token: string,
   secrets: SecretInput,
   now: number,
-  options?: Pick<SealerOptions, 'maxTokenLength'>,
+  options?: Pick<SealerOptions, 'maxTokenLength' | 'backend'>,
 ): Promise<UnsealResult> {
   return new IronSealer(secrets, { ...options, cacheSize: 0 }, false).unseal(
     token,
