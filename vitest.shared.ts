@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const pkg = (name: string, entry = 'src/index.ts') => fileURLToPath(new URL(`./packages/${name}/${entry}`, import.meta.url))
+const pkg = (name: string, entry = 'src/index.ts') =>
+  fileURLToPath(new URL(`./packages/${name}/${entry}`, import.meta.url))
 
 /** Tests run against source: workspace packages resolve to their `src`, so no build is needed first. */
 export const alias = {

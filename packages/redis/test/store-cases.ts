@@ -1,5 +1,5 @@
-import { memoryStore } from '@x/session-core'
 import type { StoreCase } from '@x/session-conformance-tests'
+import { memoryStore } from '@x/session-core'
 import { redisStore } from '@x/session-redis'
 import { createClient } from 'redis'
 import { deleteKeys, probe, REDIS_URL, uniquePrefix } from './helpers.js'
@@ -13,7 +13,8 @@ export async function serverStoreCases(): Promise<StoreCase[]> {
   const cases: StoreCase[] = [{ name: 'memory store', create: (clock) => memoryStore({ clock }) }]
   const redis = await probe()
   if (!redis.ok) {
-    if (process.env.CI === 'true') throw new Error(`Redis store cases: ${redis.reason} (CI=true, so this fails)`)
+    if (process.env.CI === 'true')
+      throw new Error(`Redis store cases: ${redis.reason} (CI=true, so this fails)`)
     console.warn(`skipped: adapter conformance over Redis: ${redis.reason}`)
     return cases
   }

@@ -316,7 +316,8 @@ class IronSealer implements Sealer {
   #getSealKeys(): Promise<SealKeys> {
     if (this.#sealKeys === undefined) {
       const secret = this.#sealSecret
-      const salts = (this.#salts ??= { encryption: randomSalt(), integrity: randomSalt() })
+      this.#salts ??= { encryption: randomSalt(), integrity: randomSalt() }
+      const salts = this.#salts
       this.#sealKeys = Promise.all([
         this.#crypto.derive(secret, 'encryption', salts.encryption),
         this.#crypto.derive(secret, 'integrity', salts.integrity),
