@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { defineConfig, type Options } from 'tsup'
+import { defineConfig } from 'tsup'
+import { packageBuild } from '../../tsup.shared.ts'
 
 /**
  * These two ship ESM only. The ESM build keeps them as ordinary dependencies; the CommonJS build
@@ -10,18 +11,12 @@ import { defineConfig, type Options } from 'tsup'
  */
 const esmOnlyDependencies = ['iron-webcrypto', 'uint8array-extras']
 
-const common = {
+const common = packageBuild({
   entry: ['src/index.ts', 'src/testing.ts'],
-  dts: true,
-  sourcemap: true,
-  target: 'es2022',
-  // Keep `node:` specifiers: every supported runtime (Node >= 20, Bun, Deno, workerd) needs or accepts them.
-  removeNodeProtocol: false,
-  tsconfig: '../../tsconfig.build.json',
   // Two configs build in parallel into one folder: tsup's own `clean` in either would race the
   // other, so the folder is emptied once, below, before both start.
   clean: false,
-} satisfies Options
+})
 
 export default defineConfig(() => {
   rmSync('dist', { recursive: true, force: true })
