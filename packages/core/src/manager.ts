@@ -179,12 +179,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       version: 0,
       user: undefined,
       keyId: undefined,
-      status: 'active',
-      failure: undefined,
-      readOnly: false,
-      forceEmit: false,
-      forceRefresh: false,
-      pendingWrite: false,
+      ...requestFlags(),
     }
   }
 
@@ -262,12 +257,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       version: record ? record.version : 0,
       user: typeof user === 'string' ? user : undefined,
       keyId: unsealed.keyId,
-      status: 'active',
-      failure: undefined,
-      readOnly: false,
-      forceEmit: false,
-      forceRefresh: false,
-      pendingWrite: false,
+      ...requestFlags(),
     }
   }
 
@@ -508,6 +498,21 @@ function developmentSecret(): string {
     )
   }
   return generatedSecret
+}
+
+/** The per-request state every session starts with, loaded or new. */
+function requestFlags(): Pick<
+  SessionState,
+  'status' | 'failure' | 'readOnly' | 'forceEmit' | 'forceRefresh' | 'pendingWrite'
+> {
+  return {
+    status: 'active',
+    failure: undefined,
+    readOnly: false,
+    forceEmit: false,
+    forceRefresh: false,
+    pendingWrite: false,
+  }
 }
 
 /** Applies to `base` the top-level keys that differ between the loaded snapshot and `current`. */
