@@ -1,6 +1,13 @@
-import { isSessionId, SessionError, type SessionStore, type StoredSession } from '@x/session-core'
+import {
+  createSessionManager,
+  isSessionId,
+  SessionError,
+  type SessionStore,
+  type StoredSession,
+} from '@x/session-core'
 import { createTestClock, type TestClock } from '@x/session-core/testing'
 import { afterAll, beforeEach, describe, expect, it } from 'vitest'
+import { instrument } from './stores.js'
 
 export interface StoreFactory {
   /** Shown in test names. */
@@ -149,6 +156,61 @@ export function describeStoreConformance(factory: StoreFactory): void {
         expect(await store.get(c)).toBeDefined()
       })
     }
+
+    /** One request through the engine over this store: returns the next Cookie header. */
+    const SECRET = 'store-suite-secret-0123456789-abcdefghij'
+    const request = async (
+      manager: ReturnType<typeof createSessionManager>,
+      cookie: string | undefined,
+      handler: (session: Record<string, unknown>) => void,
+    ) => {
+      const cycle = manager.begin({ cookieHeader: cookie })
+      const session = (await cycle.load()) as unknown as Record<string, unknown>
+      handler(session)
+      const { setCookie } = await cycle.commit()
+      return { cookie: setCookie[0]?.split(';')[0] ?? cookie, session }
+    }
+
+    it('S4: parallel requests writing different keys of one session all persist (through the engine)', async () => {
+      const manager = createSessionManager({ secret: SECRET, store })
+      const { cookie } = await request(manager, undefined, (s) => {
+        s.user = 'ada'
+      })
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          request(manager, cookie, (s) => {
+            s[`k${i}`] = i
+          }),
+        ),
+      )
+      const { session } = await request(manager, cookie, () => {})
+      const data = (session as unknown as { toJSON(): Record<string, unknown> }).toJSON()
+      for (let i = 0; i < 50; i++) expect(data[`k${i}`]).toBe(i)
+      expect(data.user).toBe('ada')
+    })
+
+    it('S7: while the store fails, the session fails closed and the stored one is neither overwritten nor lost', async () => {
+      const failing = instrument(store)
+      const manager = createSessionManager({ secret: SECRET, store: failing })
+      const first = await request(manager, undefined, (s) => {
+        s.user = 'ada'
+      })
+      failing.failing = true
+      const cycle = manager.begin({ cookieHeader: first.cookie })
+      const session = (await cycle.load()) as unknown as Record<string, unknown>
+      let error: unknown
+      try {
+        session.user = 'mallory'
+      } catch (e) {
+        error = e
+      }
+      expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE')
+      expect((error as SessionError).status).toBe(503)
+      expect(await cycle.commit()).toEqual({ setCookie: [] })
+      failing.failing = false
+      const after = await request(manager, first.cookie, () => {})
+      expect((after.session as unknown as { toJSON(): unknown }).toJSON()).toEqual({ user: 'ada' })
+    })
 
     it('S8: ids are validated before any I/O', async () => {
       for (const bad of [
