@@ -1,0 +1,70 @@
+/**
+ * What every benchmark server shares: the session each client starts with, the secrets, and the
+ * server stores. Each app in ../apps/ serves the same four routes with the same bodies:
+ *
+ *   GET /untouched  -> {"ok":true}            never reads the session
+ *   GET /seed?i=N   -> {"ok":true}            writes seedData(N) into a new session (Set-Cookie)
+ *   GET /read       -> {"user":...,"n":...}   reads two keys, changes nothing (no Set-Cookie)
+ *   GET /write      -> {"n":...}              writes a new value every request (Set-Cookie)
+ */
+
+/** About 200 bytes of JSON: what a login session typically holds. */
+export function seedData(i) {
+  return {
+    user: `user-${String(i).padStart(6, '0')}`,
+    role: 'member',
+    name: 'Ada Lovelace',
+    email: 'ada.lovelace@example.com',
+    locale: 'en-GB',
+    theme: 'dark',
+    cart: ['sku-1001', 'sku-2002', 'sku-3003'],
+    csrf: 'Zm9vYmFy',
+    n: 0,
+  }
+}
+
+export const SEED_KEYS = Object.keys(seedData(0))
+
+/** Index from `?i=N` (the seed route only). */
+export function seedIndex(url) {
+  const q = url.indexOf('?i=')
+  return q === -1 ? 0 : Number(url.slice(q + 3)) || 0
+}
+
+/** A counter per process, so every write stores a value the session never had. */
+let counter = 0
+export const nextValue = () => ++counter
+
+/**
+ * This project's store for a scenario: undefined (cookie store), a memory store, or a Redis store
+ * on its own connection and key prefix. `close` deletes the keys this server wrote.
+ */
+export async function projectStore(spec, core) {
+  if (spec.store === 'cookie') return { store: undefined, close: async () => {} }
+  if (spec.store === 'memory') return { store: core.memoryStore(), close: async () => {} }
+  if (spec.store === 'redis') {
+    const { redisStore } = await import('@x/session-redis')
+    const { createClient } = await import('redis')
+    const client = createClient({ url: spec.redisUrl, socket: { reconnectStrategy: false } })
+    client.on('error', (error) => console.error('redis client error:', error.message))
+    await client.connect()
+    const prefix = spec.redisPrefix
+    return {
+      store: redisStore({ client, prefix }),
+      close: async () => {
+        const keys = []
+        for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+          keys.push(...(Array.isArray(batch) ? batch : [batch]))
+        }
+        if (keys.length > 0) await client.del(keys)
+        await client.quit()
+      },
+    }
+  }
+  throw new Error(`unknown store ${spec.store}`)
+}
+
+/** The options this project gets in every framework: defaults, plus the store. */
+export function projectOptions(spec, store) {
+  return store === undefined ? { secret: spec.secret } : { secret: spec.secret, store }
+}
