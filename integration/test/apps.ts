@@ -1,5 +1,7 @@
+import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve } from '@hono/node-server'
+import { listening } from '@x/session-conformance-tests'
 import type { ManagerSource } from '@x/session-core'
 import { session as expressSession } from '@x/session-express'
 import { session as fastifySession } from '@x/session-fastify'
@@ -25,11 +27,6 @@ function apply(session: Data, query: URLSearchParams): void {
   for (const [key, value] of query) session[key] = value
 }
 
-const listening = (close: () => Promise<void>, port: number): App => ({
-  url: `http://127.0.0.1:${port}`,
-  close,
-})
-
 export const frameworks: Record<string, (options: ManagerSource) => Promise<App>> = {
   async express(options) {
     const app = express()
@@ -45,12 +42,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
       await req.session.destroy()
       res.json({ ok: true })
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    return listening(
-      () => new Promise((resolve) => server.close(() => resolve())),
-      (server.address() as AddressInfo).port,
-    )
+    return listening(app.listen(0, '127.0.0.1'))
   },
 
   async fastify(options) {
@@ -66,7 +58,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
       return { ok: true }
     })
     await app.listen({ host: '127.0.0.1', port: 0 })
-    return listening(() => app.close(), (app.server.address() as AddressInfo).port)
+    return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() }
   },
 
   async koa(options) {
@@ -83,12 +75,7 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
         ctx.body = { ok: true }
       }
     })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    return listening(
-      () => new Promise((resolve) => server.close(() => resolve())),
-      (server.address() as AddressInfo).port,
-    )
+    return listening(app.listen(0, '127.0.0.1'))
   },
 
   async hono(options) {
@@ -104,11 +91,6 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
       await c.get('session').destroy()
       return c.json({ ok: true })
     })
-    const server = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 })
-    await new Promise((resolve) => server.once('listening', resolve))
-    return listening(
-      () => new Promise((resolve) => server.close(() => resolve())),
-      (server.address() as AddressInfo).port,
-    )
+    return listening(serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server)
   },
 }

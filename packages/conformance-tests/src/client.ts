@@ -1,4 +1,7 @@
-import { type IncomingHttpHeaders, request } from 'node:http'
+import { once } from 'node:events'
+import { type IncomingHttpHeaders, request, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { RunningServer } from './types.js'
 
 export interface Reply {
   status: number
@@ -89,5 +92,22 @@ export class Jar {
     const jar = new Jar()
     for (const [name, value] of this.cookies) jar.cookies.set(name, value)
     return jar
+  }
+}
+
+/**
+ * Waits for a Node HTTP server (what `app.listen(0, '127.0.0.1')` returns in Express and Koa, and
+ * `serve()` in @hono/node-server) to listen, and returns its URL and a `close()` that also ends
+ * kept-alive connections, so a harness's `stop` never waits on an idle socket.
+ */
+export async function listening(server: Server): Promise<RunningServer> {
+  if (!server.listening) await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
   }
 }

@@ -1,5 +1,13 @@
 export { describeAdapterConformance } from './adapter-suite.js'
-export { Jar, type ParsedSetCookie, parseSetCookie, type Reply, type SendOptions, send } from './client.js'
+export {
+  Jar,
+  listening,
+  type ParsedSetCookie,
+  parseSetCookie,
+  type Reply,
+  type SendOptions,
+  send,
+} from './client.js'
 export { describeStoreConformance, type StoreFactory, testId } from './store-suite.js'
 export { type InstrumentedStore, instrument } from './stores.js'
 export type {

@@ -1,5 +1,3 @@
-import { once } from 'node:events'
-import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type {
@@ -9,6 +7,7 @@ import type {
   RouteResult,
   RunningServer,
 } from '@x/session-conformance-tests'
+import { listening } from '@x/session-conformance-tests'
 import type Koa from 'koa'
 import type { Context } from 'koa'
 import { session } from '../src/index.js'
@@ -47,18 +46,8 @@ async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
 }
 
 /** Listens on 127.0.0.1, port 0. */
-export async function listen(koa: Koa): Promise<RunningServer> {
-  const server = koa.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections()
-      server.close()
-      await once(server, 'close')
-    },
-  }
+export function listen(koa: Koa): Promise<RunningServer> {
+  return listening(koa.listen(0, '127.0.0.1'))
 }
 
 function render(ctx: Context, result: RouteResult): void {
