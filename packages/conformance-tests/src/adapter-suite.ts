@@ -491,6 +491,8 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
     it('T4: a token sealed by another secret or for another cookie name is no session', async () => {
       const other = await startFixture(harness, mode, { secret: OTHER_SECRET })
       try {
+        // Same time on both apps, so that the secret is the only reason the token can fail.
+        other.clock.set(f.clock())
         const { jar } = await other.login({ user: 'mallory' })
         const seen = f.events.length
         const reply = await f.get('/read', `${NAME}=${jar.get(NAME)}`)
@@ -501,13 +503,21 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         await other.server.close()
       }
       const { jar } = await f.login({ user: 'ada' })
-      const two = await startFixture(harness, mode, {}, [
-        { property: 'admin', options: { secret: SECRET, cookie: { name: 'admin' }, store: f.store } },
-      ])
+      const adminEvents: SessionEvent[] = []
+      const admin = {
+        secret: SECRET,
+        cookie: { name: 'admin' },
+        store: f.store,
+        clock: f.clock,
+        onEvent: (event: SessionEvent) => adminEvents.push(event),
+      }
+      const two = await startFixture(harness, mode, {}, [{ property: 'admin', options: admin }])
       try {
         const reply = await two.post('/two?which=admin', `admin=${jar.get(NAME)}`)
         expect(reply.status).toBe(200)
         expect(reply.json().admin).toEqual({})
+        // Same secret, same clock: refused only because it was sealed for the other cookie name.
+        expect(adminEvents).toEqual([{ type: 'invalid', reason: 'bad-payload', cookie: 'admin' }])
       } finally {
         await two.server.close()
       }
