@@ -7,6 +7,7 @@ const pkg = (name: string, entry = 'src/index.ts') =>
 /** Tests run against source: workspace packages resolve to their `src`, so no build is needed first. */
 export const alias = {
   '@x/session-core/testing': pkg('core', 'src/testing.ts'),
+  '@x/session-core/context': pkg('core', 'src/context.ts'),
   '@x/session-core': pkg('core'),
   '@x/session-express': pkg('express'),
   '@x/session-fastify': pkg('fastify'),

@@ -20,6 +20,14 @@ export const SessionErrorCode = {
   INVALID_STATE: 'ERR_SESSION_INVALID_STATE',
   /** The operation needs a capability the configured store does not have (e.g. a per-user index). */
   UNSUPPORTED: 'ERR_SESSION_UNSUPPORTED',
+  /**
+   * A WebSocket's session cannot change this way: no cookie or header can reach the client
+   * mid-connection, so only a server-store session the upgrade request carried can be changed (and
+   * saved with `save()`), and none can be regenerated.
+   */
+  SOCKET_READ_ONLY: 'ERR_SESSION_SOCKET_READ_ONLY',
+  /** `getSession()` was called outside a request that a session middleware is handling. */
+  NO_CONTEXT: 'ERR_SESSION_NO_CONTEXT',
 } as const
 
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode]

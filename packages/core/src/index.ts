@@ -4,6 +4,7 @@ export { isSessionId } from './internal/ids.js'
 export {
   type CommitResult,
   createSessionManager,
+  type HeaderSource,
   type ManagerSource,
   type RequestInfo,
   resolveManager,
@@ -16,6 +17,7 @@ export {
   type SessionCookieOptions,
   type SessionOptions,
   type StoreFailurePolicy,
+  type TokenHeaderOptions,
 } from './options.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
 export type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'

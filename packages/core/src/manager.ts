@@ -1,5 +1,6 @@
 import { SessionError, SessionErrorCode } from './errors.js'
 import { privateCacheControl } from './internal/cache-control.js'
+import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId, isSessionId } from './internal/ids.js'
 import { createSealer, type Sealer } from './internal/sealer.js'
@@ -7,6 +8,7 @@ import { type ResolvedOptions, resolveOptions, type SessionOptions } from './opt
 import {
   createSession,
   type Data,
+  loadedData,
   nullData,
   type Session,
   type SessionData,
@@ -39,16 +41,33 @@ interface Payload {
   u?: string
 }
 
+/** A request's headers as the framework has them: Node's `req.headers`, or a Fetch `Headers`. */
+export type HeaderSource =
+  | { get(name: string): string | null }
+  | Readonly<Record<string, string | readonly string[] | undefined>>
+
 export interface RequestInfo {
   /** The request's `Cookie` header: one value, or all of them when the request carried several. */
   cookieHeader: string | readonly string[] | undefined
   /** Whether the connection is HTTPS, as the framework reports it (decides `secure: 'auto'`). */
   secure?: boolean
+  /**
+   * The request's headers, read (lazily, by lower-case name) for the `tokenHeader` transport and to
+   * tell a WebSocket upgrade (`Upgrade: websocket`) from an ordinary request.
+   */
+  headers?: HeaderSource
+  /**
+   * Load the session as a WebSocket's: it can never send a cookie, so changes are refused unless
+   * a server store holds a session the request carried. Set for you on `Upgrade: websocket`.
+   */
+  socket?: boolean
 }
 
 export interface CommitResult {
   /** `Set-Cookie` values to append (never to replace the app's own). Empty: send nothing. */
   setCookie: string[]
+  /** Other response headers to set, replacing any of the same name (the `tokenHeader` transport). */
+  headers: ReadonlyArray<readonly [name: string, value: string]>
   /** When set, the value the response's `Cache-Control` must have, so shared caches keep out. */
   cacheControl?: string
 }
@@ -64,6 +83,16 @@ export interface SessionCycle<D extends object = SessionData> {
    * go out; pass the response's current `Cache-Control` so it can be made private if needed.
    */
   commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult>
+  /** The loaded session; `undefined` until `load()` resolves. */
+  readonly session: Session<D> | undefined
+  /** The session cookie's name (what `getSession(name)` matches). */
+  readonly cookieName: string
+  /**
+   * Runs `fn` (the rest of the request: the framework's `next`) inside this request's async
+   * context, so `getSession()` from `@x/session-core/context` finds this session anywhere below.
+   * Without that module loaded, it just calls `fn`.
+   */
+  run<T>(fn: () => T): T
 }
 
 export interface SessionManager<D extends object = SessionData> {
@@ -71,6 +100,12 @@ export interface SessionManager<D extends object = SessionData> {
   begin(request: RequestInfo): SessionCycle<D>
   /** The session cookie's name. */
   readonly cookieName: string
+  /**
+   * The session of a WebSocket upgrade request (Node's `IncomingMessage` or a Fetch `Request`), for
+   * the socket's handlers. Nothing is ever sent back: call `save()` to persist a change (server
+   * stores), and `reload()` before relying on it, so a logout elsewhere is seen.
+   */
+  upgrade(request: { headers: HeaderSource }): Promise<Session<D>>
   /** Ids of the live sessions bound to `user` (server stores with a per-user index). */
   listUserSessions(user: string): Promise<string[]>
   /**
@@ -81,7 +116,8 @@ export interface SessionManager<D extends object = SessionData> {
   endUserSessions(user: string): Promise<void>
 }
 
-const NO_HEADERS: CommitResult = Object.freeze({ setCookie: [] }) as CommitResult
+const NO_HEADERS: CommitResult = Object.freeze({ setCookie: [], headers: [] }) as unknown as CommitResult
+const kEnded = Symbol('ended')
 
 export function createSessionManager<D extends object = SessionData>(
   options: SessionOptions,
@@ -94,6 +130,10 @@ export function createSessionManager<D extends object = SessionData>(
   return {
     cookieName: opts.cookie.name,
     begin: (request) => new Cycle<D>(opts, sealer, request),
+    upgrade(request) {
+      const { headers } = request
+      return new Cycle<D>(opts, sealer, { cookieHeader: cookieFrom(headers), headers, socket: true }).load()
+    },
     async listUserSessions(user) {
       if (!store?.listByUser)
         throw unsupported('listUserSessions() needs a store with a per-user index (listByUser)')
@@ -130,13 +170,29 @@ function unsupported(message: string): SessionError {
   return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }
 
+/** How a request's token travels: as cookies (chunked), or in the configured request/response header. */
+type Transport = 'cookie' | 'header'
+
+/** The cookie (or header) side of a session: what the seal said, before the store is consulted. */
+interface Claim {
+  id: string
+  createdAt: number
+  refreshedAt: number
+  /** Cookie store: the data sealed in. */
+  data: Data | undefined
+  user: string | undefined
+  keyId: string | undefined
+}
+
 class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #opts: ResolvedOptions
   #sealer: Sealer
   #request: RequestInfo
+  #transport: Transport = 'cookie'
   #present: string[] = []
   #state: Promise<SessionState> | undefined
   #session: Promise<Session<D>> | undefined
+  #loaded: Session<D> | undefined
   #commit: Promise<CommitResult> | undefined
 
   constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo) {
@@ -149,12 +205,28 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     return this.#state !== undefined
   }
 
+  get session() {
+    return this.#loaded
+  }
+
+  get cookieName() {
+    return this.#opts.cookie.name
+  }
+
   load(): Promise<Session<D>> {
     if (!this.#session) {
       this.#state = this.#read()
-      this.#session = this.#state.then((state) => createSession<D>(state, this))
+      this.#session = this.#state.then((state) => {
+        this.#loaded = createSession<D>(state, this)
+        return this.#loaded
+      })
     }
     return this.#session
+  }
+
+  run<T>(fn: () => T): T {
+    const runner = (globalThis as Record<symbol, ContextRunner | undefined>)[kContextRunner]
+    return runner ? runner.run(this as SessionCycle<object>, fn) : fn()
   }
 
   commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult> {
@@ -168,9 +240,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   // --- load ---------------------------------------------------------------------------------
 
-  #fresh(now: number): SessionState {
+  #fresh(now: number, socket: boolean): SessionState {
     return {
-      id: generateSessionId(),
+      // Drawn when first needed: most requests without a session never need one.
+      id: '',
       isNew: true,
       createdAt: now,
       refreshedAt: now,
@@ -179,16 +252,35 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       version: 0,
       user: undefined,
       keyId: undefined,
+      socket,
       ...requestFlags(),
     }
   }
 
-  async #read(): Promise<SessionState> {
-    const { cookie, maxChunks, store, emit, clock, absoluteMs } = this.#opts
+  /** The token the request carries, from the header transport when it is used, else the cookie. */
+  #token(): string | undefined {
+    const { tokenHeader, cookie, maxChunks } = this.#opts
+    const headers = this.#request.headers
+    if (tokenHeader) {
+      const raw = headerOf(headers, tokenHeader.key)
+      if (raw !== undefined || !tokenHeader.cookie) {
+        this.#transport = 'header'
+        // Repeated headers join with ',', which no seal contains: they fail as malformed.
+        const value = typeof raw === 'string' ? raw.trim() : raw?.join(',')
+        return value === '' ? undefined : value
+      }
+    }
     const { value, present } = readSessionCookie(this.#request.cookieHeader, cookie.name, maxChunks)
     this.#present = present
+    return value
+  }
+
+  async #read(): Promise<SessionState> {
+    const { cookie, store, emit, clock, absoluteMs } = this.#opts
+    const socket = this.#request.socket ?? isWebSocketUpgrade(this.#request.headers)
+    const value = this.#token()
     const now = clock()
-    if (value === undefined) return this.#fresh(now)
+    if (value === undefined) return this.#fresh(now, socket)
 
     const unsealed = await this.#sealer.unseal(value, now, absoluteMs)
     if (!unsealed.ok) {
@@ -200,55 +292,68 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       } else {
         emit({ type: 'invalid', reason: unsealed.reason, cookie: cookie.name })
       }
-      return this.#fresh(now)
+      return this.#fresh(now, socket)
     }
     const payload = readPayload(unsealed.payload, cookie.name, store === undefined)
     if (!payload) {
       emit({ type: 'invalid', reason: 'bad-payload', cookie: cookie.name })
-      return this.#fresh(now)
+      return this.#fresh(now, socket)
     }
+    const claim: Claim = {
+      id: payload.id,
+      createdAt: payload.c,
+      refreshedAt: payload.r,
+      data: payload.d,
+      user: payload.u,
+      keyId: unsealed.keyId,
+    }
+    let state: SessionState | typeof kEnded
+    try {
+      state = await this.#resolve(claim, now, socket)
+    } catch (error) {
+      return this.#storeFailed(error, now, socket)
+    }
+    return state === kEnded ? this.#fresh(now, socket) : state
+  }
 
+  /**
+   * Checks a claim against the store, the revocations and the clock, and returns the session it
+   * names, or `kEnded` (with the reason reported). Store errors are thrown as they are.
+   */
+  async #resolve(claim: Claim, now: number, socket: boolean): Promise<SessionState | typeof kEnded> {
+    const { cookie, store, emit, revocations } = this.#opts
     let record: StoredSession | undefined
     if (store) {
-      try {
-        record = await store.get(payload.id)
-      } catch (error) {
-        return this.#storeFailed(error, now)
-      }
+      record = await store.get(claim.id)
       if (!isRecord(record)) {
         emit({ type: 'invalid', reason: 'not-found', cookie: cookie.name })
-        return this.#fresh(now)
+        return kEnded
       }
     }
-    const user = record ? record.user : payload.u
-    if (user !== undefined && this.#opts.revocations) {
-      let notBefore: number | undefined
-      try {
-        notBefore = await this.#opts.revocations.get(user)
-      } catch (error) {
-        return this.#storeFailed(error, now)
-      }
-      if (notBefore !== undefined && payload.c < notBefore) {
+    const user = record ? record.user : claim.user
+    if (user !== undefined && revocations) {
+      const notBefore = await revocations.get(user)
+      if (notBefore !== undefined && claim.createdAt < notBefore) {
         emit({ type: 'revoked', cookie: cookie.name })
-        return this.#fresh(now)
+        return kEnded
       }
     }
-    const createdAt = record ? record.createdAt : payload.c
-    const refreshedAt = record ? record.refreshedAt : payload.r
+    const createdAt = record ? record.createdAt : claim.createdAt
+    const refreshedAt = record ? record.refreshedAt : claim.refreshedAt
     const expired = this.#expiredReason(createdAt, refreshedAt, now)
     if (expired) {
       emit({ type: 'expired', reason: expired, cookie: cookie.name })
       if (store) {
         // Met an expired record: delete it now rather than wait for the store's ttl (X7).
         await store
-          .delete(payload.id)
+          .delete(claim.id)
           .catch((error: unknown) => emit({ type: 'store-error', operation: 'delete', error }))
       }
-      return this.#fresh(now)
+      return kEnded
     }
-    const data = nullData(record ? record.data : payload.d)
+    const data = loadedData(record ? record.data : claim.data)
     return {
-      id: payload.id,
+      id: claim.id,
       isNew: false,
       createdAt,
       refreshedAt,
@@ -256,14 +361,15 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       snapshot: JSON.stringify(data),
       version: record ? record.version : 0,
       user: typeof user === 'string' ? user : undefined,
-      keyId: unsealed.keyId,
+      keyId: claim.keyId,
+      socket,
       ...requestFlags(),
     }
   }
 
-  #storeFailed(error: unknown, now: number): SessionState {
+  #storeFailed(error: unknown, now: number, socket: boolean): SessionState {
     this.#opts.emit({ type: 'store-error', operation: 'get', error })
-    const state = this.#fresh(now)
+    const state = this.#fresh(now, socket)
     if (this.#opts.onStoreError === 'anonymous') {
       state.readOnly = true
     } else {
@@ -285,7 +391,29 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   // --- operations the session calls ------------------------------------------------------
 
+  idOf(state: SessionState): string {
+    if (state.id === '') state.id = generateSessionId()
+    return state.id
+  }
+
+  assertWritable(state: SessionState, what: string): void {
+    if (!state.socket) return
+    if (this.#opts.store && !state.isNew && state.status === 'active') return
+    throw new SessionError(
+      SessionErrorCode.SOCKET_READ_ONLY,
+      this.#opts.store
+        ? `cannot ${what} over this WebSocket: the upgrade request carried no live session, and no cookie can reach the client mid-connection; change it over HTTP`
+        : `cannot ${what} over a WebSocket with the cookie store: no cookie can reach the client mid-connection; change it over HTTP, or use a server store`,
+    )
+  }
+
   async regenerate(state: SessionState, keep: boolean): Promise<void> {
+    if (state.socket) {
+      throw new SessionError(
+        SessionErrorCode.SOCKET_READ_ONLY,
+        'cannot regenerate() over a WebSocket: the new id could never reach the client; regenerate over HTTP',
+      )
+    }
     await this.#deleteRecord(state)
     const now = this.#opts.clock()
     state.id = generateSessionId()
@@ -299,16 +427,50 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   async destroy(state: SessionState): Promise<void> {
+    // Over a socket a server record can end (logout), but a cookie-store session could not be cleared.
+    if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
     await this.#deleteRecord(state)
     state.status = 'destroyed'
     state.data = nullData()
   }
 
+  async reload(state: SessionState): Promise<void> {
+    if (state.isNew || state.status !== 'active' || state.readOnly) return
+    const now = this.#opts.clock()
+    const claim: Claim = {
+      id: state.id,
+      createdAt: state.createdAt,
+      refreshedAt: state.refreshedAt,
+      // The cookie store holds nothing newer than the request's own seal: unsaved changes are dropped.
+      data: JSON.parse(state.snapshot) as Data,
+      user: state.user,
+      keyId: state.keyId,
+    }
+    let next: SessionState | typeof kEnded
+    try {
+      next = await this.#resolve(claim, now, state.socket)
+    } catch (error) {
+      this.#opts.emit({ type: 'store-error', operation: 'get', error })
+      throw storeError(error)
+    }
+    if (next === kEnded) {
+      // Ended elsewhere (a logout, an expiry): empty from now on, and nothing brings it back.
+      Object.assign(state, this.#fresh(now, state.socket), { status: 'destroyed' })
+      return
+    }
+    Object.assign(state, next)
+  }
+
   async save(state: SessionState): Promise<void> {
     const { store, clock } = this.#opts
-    if (!store || state.status !== 'active' || state.readOnly) return
+    if (state.status !== 'active' || state.readOnly) return
     const json = serialize(state.data)
-    if (json === state.snapshot && !state.isNew && !state.pendingWrite) return
+    const changed = json !== state.snapshot || state.pendingWrite
+    if (state.socket) {
+      if (!changed) return
+      this.assertWritable(state, 'save a change')
+    }
+    if (!store || (!changed && !state.isNew)) return
     const now = clock()
     state.refreshedAt = now
     if (!(await this.#persist(state, json, now))) {
@@ -336,12 +498,15 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (!this.#state) return NO_HEADERS
     const state = await this.#state
     const opts = this.#opts
-    const secure = this.#request.secure === true
     if (state.status === 'failed' || state.readOnly) return NO_HEADERS
-    if (state.status === 'destroyed') {
-      const setCookie = clearSessionCookie(opts.cookie, this.#present, secure)
-      return setCookie.length ? { setCookie, cacheControl: privateCacheControl(cacheControl) } : NO_HEADERS
+    if (state.socket) {
+      // Nothing can be sent to a socket's client: what changed is saved, as `save()` would.
+      await this.save(state)
+      return NO_HEADERS
     }
+    if (state.status === 'destroyed') return this.#clear(cacheControl)
+    // A new session nobody wrote to: no serializing, no id, nothing to send (E1, E2).
+    if (state.isNew && !state.forceEmit && isEmpty(state.data)) return NO_HEADERS
 
     const json = serialize(state.data)
     const changed = json !== state.snapshot
@@ -354,9 +519,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     // A key rotation alone re-seals without sliding the idle window: loading never extends a session.
     if (changed || due || state.forceEmit) state.refreshedAt = now
     const expiresAt = this.expiresAt(state)
-    if (expiresAt <= now) {
-      return this.#clear(cacheControl)
-    }
+    if (expiresAt <= now) return this.#clear(cacheControl)
 
     if (opts.store) {
       if (changed || state.isNew || state.pendingWrite) {
@@ -368,7 +531,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
     const payload: Payload = {
       v: PAYLOAD_VERSION,
-      id: state.id,
+      id: this.idOf(state),
       n: opts.cookie.name,
       c: state.createdAt,
       r: state.refreshedAt,
@@ -377,24 +540,42 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (state.user !== undefined) payload.u = state.user
     const token = await this.#sealer.seal(payload, expiresAt)
     const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
+    if (this.#transport === 'header') {
+      if (token.length > opts.maxTotalSize) {
+        throw new SessionError(
+          SessionErrorCode.TOO_LARGE,
+          `the session token takes ${token.length} bytes, over the ${opts.maxTotalSize}-byte limit; store less data in it or use a server store`,
+        )
+      }
+      return this.#sendHeader(token, cacheControl)
+    }
     const setCookie = serializeSessionCookie(
       opts.cookie,
       token,
       maxAge,
       new Date(now + maxAge * 1000),
       this.#present,
-      secure,
+      this.#request.secure === true,
       {
         maxChunks: opts.maxChunks,
         maxTotal: opts.maxTotalSize,
       },
     )
-    return { setCookie, cacheControl: privateCacheControl(cacheControl) }
+    return { setCookie, headers: [], cacheControl: privateCacheControl(cacheControl) }
+  }
+
+  /** Header transport: the token, or an empty value that tells the client to drop its own. */
+  #sendHeader(token: string, cacheControl: string | undefined): CommitResult {
+    const name = (this.#opts.tokenHeader as { name: string }).name
+    return { setCookie: [], headers: [[name, token]], cacheControl: privateCacheControl(cacheControl) }
   }
 
   #clear(cacheControl: string | undefined): CommitResult {
+    if (this.#transport === 'header') return this.#sendHeader('', cacheControl)
     const setCookie = clearSessionCookie(this.#opts.cookie, this.#present, this.#request.secure === true)
-    return setCookie.length ? { setCookie, cacheControl: privateCacheControl(cacheControl) } : NO_HEADERS
+    return setCookie.length
+      ? { setCookie, headers: [], cacheControl: privateCacheControl(cacheControl) }
+      : NO_HEADERS
   }
 
   async #touch(state: SessionState, expiresAt: number, now: number): Promise<void> {
@@ -430,7 +611,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       }
       let result: 'ok' | 'conflict'
       try {
-        result = await store.set(state.id, record, { ttl, expectVersion: state.version })
+        result = await store.set(this.idOf(state), record, { ttl, expectVersion: state.version })
       } catch (error) {
         emit({ type: 'store-error', operation: 'set', error })
         throw storeError(error)
@@ -462,9 +643,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         throw storeError(error)
       }
       if (!isRecord(fresh)) return false
-      state.data = reapply(nullData(fresh.data), state.snapshot, state.data)
+      state.data = reapply(loadedData(fresh.data), state.snapshot, state.data)
       json = serialize(state.data)
-      state.snapshot = JSON.stringify(nullData(fresh.data))
+      state.snapshot = JSON.stringify(loadedData(fresh.data))
       state.version = fresh.version
       state.createdAt = fresh.createdAt
     }
@@ -569,4 +750,25 @@ function readPayload(value: unknown, cookieName: string, withData: boolean): Pay
   if (withData ? !isPlainObject(d) : d !== undefined) return undefined
   if (value.u !== undefined && typeof value.u !== 'string') return undefined
   return value as unknown as Payload
+}
+
+function headerOf(headers: HeaderSource | undefined, key: string): string | readonly string[] | undefined {
+  if (headers === undefined) return undefined
+  if (typeof headers.get === 'function')
+    return (headers as { get(name: string): string | null }).get(key) ?? undefined
+  return (headers as Readonly<Record<string, string | readonly string[] | undefined>>)[key]
+}
+
+function cookieFrom(headers: HeaderSource): string | readonly string[] | undefined {
+  return headerOf(headers, 'cookie')
+}
+
+function isWebSocketUpgrade(headers: HeaderSource | undefined): boolean {
+  const upgrade = headerOf(headers, 'upgrade')
+  return typeof upgrade === 'string' && upgrade.toLowerCase() === 'websocket'
+}
+
+function isEmpty(data: Data): boolean {
+  for (const _ in data) return false
+  return true
 }

@@ -30,6 +30,17 @@ export interface SessionCookieOptions {
   maxTotalSize?: number
 }
 
+/** The opt-in header transport, for API and mobile clients that keep the token themselves. */
+export interface TokenHeaderOptions {
+  /** Request and response header that carries the sealed token, e.g. `'X-Session-Token'`. */
+  name: string
+  /**
+   * Whether requests that do not carry the header still use the cookie. `false`: the header is
+   * the only transport, and a request without it is answered in the header too. @default true
+   */
+  cookie?: boolean
+}
+
 /** What a store failure does to a request. */
 export type StoreFailurePolicy =
   /** The session cannot be used: touching it throws a `SessionError` with code `ERR_SESSION_STORE_UNAVAILABLE` and status 503. */
@@ -61,6 +72,13 @@ export interface SessionOptions {
    * window; `true` means a quarter of `idleTimeout`, `false` never (only writes slide it). @default true
    */
   rolling?: boolean | number
+  /**
+   * Opt-in header transport: a request that carries this header (even empty, for a client that
+   * has no token yet) is read from it, never from its cookie, and gets its new token back in the
+   * same response header (empty when the session ended); no cookie is set for it. Tokens are never
+   * read from the query string. A string is shorthand for `{ name }`. @default undefined
+   */
+  tokenHeader?: string | TokenHeaderOptions
   /** What a store failure does to the request. @default 'fail' */
   onStoreError?: StoreFailurePolicy
   /** Unsealed cookies remembered so an unchanged cookie costs no crypto (entries; 0 disables). @default 1000 */
@@ -98,6 +116,8 @@ export interface ResolvedOptions {
   /** Milliseconds after the last refresh at which a rolling refresh is due; Infinity when off. */
   rollingMs: number
   store: SessionStore | undefined
+  /** `name` as configured (sent), `key` lower-cased (looked up); `cookie`: whether cookies stay on. */
+  tokenHeader: { name: string; key: string; cookie: boolean } | undefined
   revocations: RevocationStore | undefined
   onStoreError: StoreFailurePolicy
   clock: () => number
@@ -164,6 +184,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     absoluteMs: absolute * 1000,
     rollingMs,
     store,
+    tokenHeader: resolveTokenHeader(options.tokenHeader),
     revocations: options.revocations,
     onStoreError: policy,
     clock,
@@ -176,4 +197,21 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
         }
       : () => {},
   }
+}
+
+/** RFC 9110 field-name characters. */
+const kFieldName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** Headers with a meaning of their own, which a session token must never pose as. */
+const kForbiddenHeaders = new Set(['cookie', 'set-cookie', 'host', 'connection', 'upgrade', 'content-length'])
+
+function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptions['tokenHeader'] {
+  if (value === undefined) return undefined
+  const { name, cookie = true } = typeof value === 'string' ? { name: value } : (value ?? ({} as never))
+  if (typeof name !== 'string' || !kFieldName.test(name))
+    invalid(`tokenHeader must be a header name such as 'X-Session-Token', got ${JSON.stringify(name)}`)
+  const key = name.toLowerCase()
+  if (kForbiddenHeaders.has(key) || key.startsWith('sec-') || key.startsWith('proxy-'))
+    invalid(`tokenHeader cannot be ${name}: choose a header of your own, such as 'X-Session-Token'`)
+  if (typeof cookie !== 'boolean') invalid('tokenHeader.cookie must be a boolean')
+  return { name, key, cookie }
 }

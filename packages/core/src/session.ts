@@ -45,9 +45,28 @@ export interface SessionApi<D extends object = SessionData> {
   bindUser(user: string | undefined): void
   /** The user this session is bound to, if any. */
   readonly boundUser: string | undefined
-  /** Persists now (server stores), for work that outlives the response such as a WebSocket. */
+  /**
+   * Persists now (server stores), for work that outlives the response such as a WebSocket. Over a
+   * WebSocket with the cookie store, a change is refused (`ERR_SESSION_SOCKET_READ_ONLY`): no
+   * cookie can reach the client mid-connection.
+   */
   save(): Promise<void>
   save(callback: Callback): void
+  /**
+   * Reads the session again (server stores: from the store), dropping unsaved changes. A session
+   * ended elsewhere meanwhile (a logout over HTTP, an expiry) is empty afterwards and stays ended.
+   * Call it in a long-lived handler, such as a WebSocket message, before relying on the session.
+   */
+  reload(): Promise<void>
+  reload(callback: Callback): void
+  /**
+   * Flash messages: `flash(key, value)` adds a message for the next request (a change, so the
+   * session is sent); `flash(key)` returns the messages under `key` and removes them (read once;
+   * removing is a change too, reading none is not); `flash()` returns and removes them all.
+   */
+  flash(key: string, value: unknown): void
+  flash<T = unknown>(key: string): T[]
+  flash(): Record<string, unknown[]>
   /** The data, as a plain object. */
   toJSON(): Partial<D>
 }
@@ -75,7 +94,11 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   'flash',
   'bindUser',
   'boundUser',
+  'reload',
 ])
+
+/** Where flash messages live inside the data: a reserved name, so no data key can collide with it. */
+const FLASH = 'flash'
 
 export type Data = Record<string, unknown>
 
@@ -103,6 +126,8 @@ export interface SessionState {
   forceRefresh: boolean
   /** Something outside the data (the bound user) must reach the store. */
   pendingWrite: boolean
+  /** A WebSocket's session: nothing can be sent to the client, so most changes are refused. */
+  socket: boolean
 }
 
 /** The engine operations a session needs, implemented by the request cycle. */
@@ -110,7 +135,12 @@ export interface SessionHost {
   regenerate(state: SessionState, keep: boolean): Promise<void>
   destroy(state: SessionState): Promise<void>
   save(state: SessionState): Promise<void>
+  reload(state: SessionState): Promise<void>
   expiresAt(state: SessionState): number
+  /** The session id, drawn on first use. */
+  idOf(state: SessionState): string
+  /** Throws SOCKET_READ_ONLY when `state` cannot change (a WebSocket's session that could not be saved). */
+  assertWritable(state: SessionState, what: string): void
 }
 
 export function nullData(source?: object): Data {
@@ -119,6 +149,23 @@ export function nullData(source?: object): Data {
     for (const key of Object.keys(source)) data[key] = (source as Data)[key]
   }
   return data
+}
+
+/**
+ * Data as read from a seal or a store: null-prototype, and with a `flash` entry only when it has
+ * the shape this library writes (key -> array), so a forged or foreign one is dropped.
+ */
+export function loadedData(source?: object): Data {
+  const data = nullData(source)
+  const flash = data[FLASH]
+  if (flash !== undefined && !isFlashBox(flash)) delete data[FLASH]
+  return data
+}
+
+function isFlashBox(value: unknown): value is Record<string, unknown[]> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  for (const key of Object.keys(value)) if (!Array.isArray((value as Data)[key])) return false
+  return true
 }
 
 function withCallback(promise: Promise<void>, cb: unknown): Promise<void> | undefined {
@@ -140,7 +187,7 @@ class SessionImpl {
   }
 
   get id() {
-    return this.#state.id
+    return this.#host.idOf(this.#state)
   }
   get isNew() {
     return this.#state.isNew
@@ -152,20 +199,26 @@ class SessionImpl {
     return new Date(this.#host.expiresAt(this.#state))
   }
   get(key: string) {
-    return this.#state.data[key]
+    return RESERVED_KEYS.has(key) ? undefined : this.#state.data[key]
   }
   set(key: string, value: unknown) {
     assertDataKey(key)
+    if (this.#state.data[key] === value && value !== undefined) return
+    this.#host.assertWritable(this.#state, 'change the session')
     if (value === undefined) delete this.#state.data[key]
     else this.#state.data[key] = value
   }
   delete(key: string) {
+    if (RESERVED_KEYS.has(key) || !Object.hasOwn(this.#state.data, key)) return
+    this.#host.assertWritable(this.#state, 'change the session')
     delete this.#state.data[key]
   }
   has(key: string) {
-    return Object.hasOwn(this.#state.data, key)
+    return !RESERVED_KEYS.has(key) && Object.hasOwn(this.#state.data, key)
   }
   clear() {
+    if (isEmptyData(this.#state.data)) return
+    this.#host.assertWritable(this.#state, 'change the session')
     this.#state.data = nullData()
   }
   regenerate(options?: unknown, cb?: unknown) {
@@ -187,6 +240,7 @@ class SessionImpl {
       )
     }
     if (user === this.#state.user) return
+    this.#host.assertWritable(this.#state, 'bind a user')
     this.#state.user = user
     this.#state.forceEmit = true
     this.#state.pendingWrite = true
@@ -197,12 +251,53 @@ class SessionImpl {
   save(cb?: unknown) {
     return withCallback(this.#host.save(this.#state), cb)
   }
+  reload(cb?: unknown) {
+    return withCallback(this.#host.reload(this.#state), cb)
+  }
   toJSON() {
-    return { ...this.#state.data }
+    const copy = { ...this.#state.data }
+    delete copy[FLASH]
+    return copy
   }
-  flash(): never {
-    throw new SessionError(SessionErrorCode.UNSUPPORTED, 'session.flash() is not available in this version')
+  flash(...args: unknown[]): unknown {
+    const data = this.#state.data
+    const box = data[FLASH] as Record<string, unknown[]> | undefined
+    if (args.length === 0) {
+      if (box === undefined) return {}
+      this.#host.assertWritable(this.#state, 'read flash messages')
+      delete data[FLASH]
+      return { ...box }
+    }
+    const key = args[0]
+    if (typeof key !== 'string' || key.length === 0) {
+      throw new SessionError(SessionErrorCode.INVALID_OPTION, 'flash() takes a non-empty string key')
+    }
+    if (args.length === 1) {
+      const messages = box !== undefined && Object.hasOwn(box, key) ? box[key] : undefined
+      if (messages === undefined) return []
+      this.#host.assertWritable(this.#state, 'read flash messages')
+      delete (box as Record<string, unknown[]>)[key]
+      if (isEmptyData(box as Data)) delete data[FLASH]
+      return messages
+    }
+    const value = args[1]
+    if (value === undefined) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_OPTION,
+        'flash(key, value) needs a JSON-serializable value',
+      )
+    }
+    this.#host.assertWritable(this.#state, 'add a flash message')
+    const next: Record<string, unknown[]> = box ?? Object.create(null)
+    next[key] = [...(Object.hasOwn(next, key) ? (next[key] as unknown[]) : []), value]
+    data[FLASH] = next
+    return undefined
   }
+}
+
+function isEmptyData(data: Data): boolean {
+  for (const _ in data) return false
+  return true
 }
 
 function assertDataKey(key: unknown): asserts key is string {
@@ -245,20 +340,20 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
     },
     deleteProperty(_target, key) {
       check()
-      if (typeof key === 'string' && !RESERVED_KEYS.has(key)) delete state.data[key]
+      if (typeof key === 'string') impl.delete(key)
       return true
     },
     has(_target, key) {
       check()
-      return typeof key === 'string' && (RESERVED_KEYS.has(key) || Object.hasOwn(state.data, key))
+      return typeof key === 'string' && (RESERVED_KEYS.has(key) || impl.has(key))
     },
     ownKeys() {
       check()
-      return Object.keys(state.data)
+      return Object.keys(state.data).filter((key) => key !== FLASH)
     },
     getOwnPropertyDescriptor(_target, key) {
       check()
-      if (typeof key !== 'string' || !Object.hasOwn(state.data, key)) return undefined
+      if (typeof key !== 'string' || !impl.has(key)) return undefined
       return { value: state.data[key], writable: true, enumerable: true, configurable: true }
     },
     defineProperty(_target, key, descriptor) {

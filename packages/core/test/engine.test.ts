@@ -133,7 +133,7 @@ describe('engine', () => {
     const { manager } = setup()
     const cycle = manager.begin({ cookieHeader: 'session=garbage' })
     expect(cycle.loaded).toBe(false)
-    expect(await cycle.commit()).toEqual({ setCookie: [] })
+    expect(await cycle.commit()).toEqual({ setCookie: [], headers: [] })
   })
 
   it('L8: parallel load() calls return the same session object', async () => {
@@ -353,7 +353,7 @@ describe('server store', () => {
     expect(() => session.user).toThrow(
       expect.objectContaining({ code: 'ERR_SESSION_STORE_UNAVAILABLE', status: 503 }),
     )
-    expect(await cycle.commit()).toEqual({ setCookie: [] })
+    expect(await cycle.commit()).toEqual({ setCookie: [], headers: [] })
     expect(events.some((e) => e.type === 'store-error')).toBe(true)
   })
 })

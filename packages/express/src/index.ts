@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http'
 import { type OutgoingHttpHeaders, OutgoingMessage, STATUS_CODES } from 'node:http'
 import {
   type CommitResult,
@@ -6,6 +7,7 @@ import {
   resolveManager,
   type Session,
   SessionError,
+  type SessionManager,
 } from '@x/session-core'
 import type { RequestHandler, Response } from 'express'
 
@@ -29,18 +31,34 @@ export type ExpressSessionOptions = ManagerSource<SessionData> & {
   property?: string
 }
 
+/** The middleware, plus what WebSocket servers on the same HTTP server need. */
+export type SessionMiddleware = RequestHandler & {
+  /** The manager behind the middleware (`endUserSessions`, `listUserSessions`). */
+  readonly manager: SessionManager<SessionData>
+  /**
+   * The session of a WebSocket upgrade request, which never passes through Express: call it in the
+   * server's `upgrade` listener. `reload()` it in message handlers; `save()` persists a change.
+   */
+  upgrade(req: IncomingMessage): Promise<Session<SessionData>>
+}
+
 /** `app.use(session({ secret }))`: loads `req.session` before your handlers, commits it before the first byte. */
-export function session(options: ExpressSessionOptions = {}): RequestHandler {
+export function session(options: ExpressSessionOptions = {}): SessionMiddleware {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
-  return (req, res, next) => {
-    const cycle = manager.begin({ cookieHeader: req.headers.cookie, secure: req.secure })
+  const handler: RequestHandler = (req, res, next) => {
+    const cycle = manager.begin({
+      cookieHeader: req.headers.cookie,
+      secure: req.secure,
+      headers: req.headers,
+    })
     deferHead(res, (cacheControl) => cycle.commit({ cacheControl }))
     cycle.load().then((loaded) => {
       ;(req as unknown as Record<string, unknown>)[property] = loaded
-      next()
+      cycle.run(next)
     }, next)
   }
+  return Object.assign(handler, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
 }
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
@@ -75,6 +93,7 @@ function deferHead(res: Response, commit: (cacheControl: string | undefined) => 
     state = 'done'
     try {
       for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
+      for (const [name, value] of result.headers) res.setHeader(name, value)
       if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
       res.statusCode = status // a status set once the head counted as sent has no effect, as in Node
       let drained = true

@@ -58,8 +58,9 @@ describe('session()', () => {
     expectTypeOf(session).parameter(0).toEqualTypeOf<ExpressSessionOptions | undefined>()
     expectTypeOf(
       session({ secret: 's'.repeat(32), property: 'admin', store: memoryStore() }),
-    ).toEqualTypeOf<RequestHandler>()
-    expectTypeOf(session({ manager: createSessionManager<SessionData>({}) })).toEqualTypeOf<RequestHandler>()
+    ).toExtend<RequestHandler>()
+    expectTypeOf(session({ manager: createSessionManager<SessionData>({}) })).toExtend<RequestHandler>()
+    expectTypeOf(session().upgrade).returns.resolves.toEqualTypeOf<Session<SessionData>>()
     // @ts-expect-error a secret is a string or a key map
     session({ secret: 42 })
   })

@@ -46,16 +46,28 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
   app.decorateRequest(property, null)
   app.decorateRequest(kCycle, null)
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     // Node joins repeated Cookie lines into one; request.protocol honours X-Forwarded-Proto only
     // under trustProxy, so a client cannot claim HTTPS by itself.
     const cycle = manager.begin({
       cookieHeader: request.headers.cookie,
       secure: request.protocol === 'https',
+      headers: request.headers,
     })
     const slots = request as unknown as Slots
     slots[kCycle] = cycle
-    slots[property] = await cycle.load()
+    // Callback style, so the rest of the request runs inside the session's async context.
+    cycle.load().then((loaded) => {
+      slots[property] = loaded
+      cycle.run(done)
+    }, done)
+  })
+
+  // Body parsing runs on the socket's stream events, outside that context: enter it again after.
+  app.addHook('preValidation', (request, _reply, done) => {
+    const cycle = (request as unknown as Slots)[kCycle] as SessionCycle<SessionData> | null
+    if (cycle) cycle.run(done)
+    else done()
   })
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -87,6 +99,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
       reply.removeHeader('set-cookie')
       reply.header('set-cookie', [...kept, ...result.setCookie])
     }
+    for (const [name, value] of result.headers) reply.header(name, value)
     if (result.cacheControl) reply.header('cache-control', result.cacheControl)
   })
 }

@@ -47,12 +47,13 @@ export function session<D extends object = SessionData, P extends string = 'sess
       cookieHeader: c.req.raw.headers.get('cookie') ?? undefined,
       // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
       secure: c.req.url.startsWith('https:'),
+      headers: c.req.raw.headers,
     })
     ;(c as Context).set(property, await cycle.load())
 
     // Hono's compose has already turned a handler's error into the onError response (and set
     // `c.error`), so this runs for thrown handlers too: their session changes are still committed.
-    await next()
+    await cycle.run(next)
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
@@ -65,10 +66,11 @@ export function session<D extends object = SessionData, P extends string = 'sess
     // 500 that Hono's default onError gives every error.
     if (SessionError.is(c.error) && c.res.status !== c.error.status) return fail(c, c.error.status)
 
-    const { setCookie, cacheControl } = result
-    if (setCookie.length === 0 && cacheControl === undefined) return
+    const { setCookie, headers: more, cacheControl } = result
+    if (setCookie.length === 0 && more.length === 0 && cacheControl === undefined) return
     const apply = (headers: Headers) => {
       for (const value of setCookie) headers.append('set-cookie', value)
+      for (const [name, value] of more) headers.set(name, value)
       if (cacheControl !== undefined) headers.set('cache-control', cacheControl)
     }
     try {

@@ -1,9 +1,11 @@
+import type { IncomingMessage } from 'node:http'
 import {
   type CommitResult,
   type SessionData as CoreSessionData,
   type ManagerSource,
   resolveManager,
   type Session,
+  type SessionManager,
 } from '@x/session-core'
 import type { Context, Middleware } from 'koa'
 
@@ -37,15 +39,16 @@ type Headers = Record<string, unknown>
  * Koa middleware (Koa 2 and 3) that loads the session into `ctx.session` before the next
  * middleware runs and commits it when they are done, also when they throw.
  */
-export function session(options: KoaSessionOptions = {}): Middleware {
+export function session(options: KoaSessionOptions = {}): SessionMiddleware {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
-  return async (ctx, next) => {
-    const cycle = manager.begin({ cookieHeader: ctx.req.headers.cookie, secure: ctx.secure })
+  const middleware: Middleware = async (ctx, next) => {
+    const { headers } = ctx.req
+    const cycle = manager.begin({ cookieHeader: headers.cookie, secure: ctx.secure, headers })
     ctx[property] = await cycle.load()
     let thrown: { error: unknown } | undefined
     try {
-      await next()
+      await cycle.run(next)
     } catch (error) {
       thrown = { error }
     }
@@ -66,10 +69,23 @@ export function session(options: KoaSessionOptions = {}): Middleware {
       throw thrown.error
     }
   }
+  return Object.assign(middleware, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
 }
 
-function applyTo(ctx: Context, { setCookie, cacheControl }: CommitResult): void {
+/** The middleware, plus what WebSocket servers on the same HTTP server need. */
+export type SessionMiddleware = Middleware & {
+  /** The manager behind the middleware (`endUserSessions`, `listUserSessions`). */
+  readonly manager: SessionManager<SessionData>
+  /**
+   * The session of a WebSocket upgrade request, which never passes through Koa: call it in the
+   * server's `upgrade` listener. `reload()` it in message handlers; `save()` persists a change.
+   */
+  upgrade(req: IncomingMessage): Promise<Session<SessionData>>
+}
+
+function applyTo(ctx: Context, { setCookie, headers, cacheControl }: CommitResult): void {
   for (const value of setCookie) ctx.append('Set-Cookie', value)
+  for (const [name, value] of headers) ctx.set(name, value)
   if (cacheControl !== undefined) ctx.set('Cache-Control', cacheControl)
 }
 
@@ -79,9 +95,9 @@ function applyTo(ctx: Context, { setCookie, cacheControl }: CommitResult): void 
  * (a session changed before the throw is saved, and a destroyed one is cleared). An app's own error
  * middleware upstream keeps the headers already appended to `ctx` instead.
  */
-function carryOnError(error: unknown, { setCookie, cacheControl }: CommitResult): void {
+function carryOnError(error: unknown, { setCookie, headers: more, cacheControl }: CommitResult): void {
   if (typeof error !== 'object' || error === null) return
-  if (setCookie.length === 0 && cacheControl === undefined) return
+  if (setCookie.length === 0 && more.length === 0 && cacheControl === undefined) return
   const previous = (error as { headers?: unknown }).headers
   const headers: Headers =
     typeof previous === 'object' && previous !== null ? { ...(previous as Headers) } : {}
@@ -90,6 +106,7 @@ function carryOnError(error: unknown, { setCookie, cacheControl }: CommitResult)
     const before = headers[key]
     headers[key] = before === undefined ? setCookie : [before].flat().concat(setCookie)
   }
+  for (const [name, value] of more) headers[keyOf(headers, name)] = value
   if (cacheControl !== undefined) headers[keyOf(headers, 'Cache-Control')] = cacheControl
   // A frozen error cannot take them; Reflect.set reports that instead of throwing over the original.
   Reflect.set(error, 'headers', headers)

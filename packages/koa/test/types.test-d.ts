@@ -19,7 +19,8 @@ declare module '@x/session-koa' {
 
 describe('types', () => {
   it('session() is Koa middleware taking the core options plus `property`', () => {
-    expectTypeOf(session).returns.toEqualTypeOf<Middleware>()
+    expectTypeOf(session).returns.toExtend<Middleware>()
+    expectTypeOf(session().upgrade).returns.resolves.toEqualTypeOf<Session<SessionData>>()
     expectTypeOf<KoaSessionOptions>().toHaveProperty('property').toEqualTypeOf<string | undefined>()
     new Koa().use(
       session({ secret: 'x'.repeat(32), store: memoryStore(), idleTimeout: 3600, property: 'session' }),
