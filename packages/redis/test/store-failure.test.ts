@@ -184,7 +184,10 @@ describeWith('S7: a Redis that goes down and comes back (private redis-server)',
       expect(kind.events).toContainEqual(expect.objectContaining({ type: 'store-error', operation: 'get' }))
 
       // A request that never loads its session does no I/O, so it cannot notice Redis is down.
-      expect(await within(1000, fail.begin({ cookieHeader: cookie }).commit())).toEqual({ setCookie: [], headers: [] })
+      expect(await within(1000, fail.begin({ cookieHeader: cookie }).commit())).toEqual({
+        setCookie: [],
+        headers: [],
+      })
 
       // Writing to a session that failed to load is refused too; a new session cannot be saved.
       const failed = fail.begin({ cookieHeader: cookie })
