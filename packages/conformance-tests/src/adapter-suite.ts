@@ -10,7 +10,7 @@ import { createTestClock, type TestClock } from '@x/session-core/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Jar, parseSetCookie, type Reply, send } from './client.js'
-import { conformanceRoutes, Gate } from './routes.js'
+import { conformanceRoutes, conformanceSockets, Gate } from './routes.js'
 import { type InstrumentedStore, instrument } from './stores.js'
 import type {
   AdapterHarness,
@@ -95,6 +95,7 @@ async function startFixture(
   const server = await harness.start({
     sessions: [{ property: 'session', options: manager ? { manager } : options }, ...more],
     routes: conformanceRoutes(gate),
+    sockets: conformanceSockets(),
   })
   const call = (method: 'GET' | 'POST') => (path: string, jar?: Jar | string | readonly string[]) =>
     send(server.url + path, { method, cookie: cookieOf(jar) })

@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { type IncomingHttpHeaders, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import WebSocket from 'ws'
 import type { RunningServer } from './types.js'
 
 export interface Reply {
@@ -18,6 +19,8 @@ export interface SendOptions {
   /** One `Cookie` header, or several header lines. */
   cookie?: string | readonly string[]
   headers?: Record<string, string>
+  /** A request body, sent as JSON. */
+  body?: string
 }
 
 /** A raw HTTP request over node:http, so the suite controls header lines byte for byte. */
@@ -25,6 +28,10 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
   const headers: Record<string, string | string[]> = { ...options.headers }
   if (options.cookie !== undefined)
     headers.cookie = typeof options.cookie === 'string' ? options.cookie : [...options.cookie]
+  if (options.body !== undefined) {
+    headers['content-type'] = 'application/json'
+    headers['content-length'] = String(Buffer.byteLength(options.body))
+  }
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = []
@@ -44,7 +51,7 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
     })
     req.setTimeout(15_000, () => req.destroy(new Error(`request to ${url} timed out`)))
     req.on('error', reject)
-    req.end()
+    req.end(options.body)
   })
 }
 
@@ -109,5 +116,58 @@ export async function listening(server: Server): Promise<RunningServer> {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+export interface SocketClient {
+  /** Sends one text message and resolves with the next text message the server sends back. */
+  ask(message: string): Promise<string>
+  close(): Promise<void>
+}
+
+/**
+ * Opens a WebSocket to `url` (`http://` is switched to `ws://`) with the given request headers
+ * (a `Cookie`, a token header), and waits until it is open. Rejects when the upgrade is refused.
+ */
+export async function openSocket(
+  url: string,
+  options: { cookie?: string; headers?: Record<string, string> } = {},
+): Promise<SocketClient> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.cookie) headers.cookie = options.cookie
+  const socket = new WebSocket(url.replace(/^http/, 'ws'), { headers, handshakeTimeout: 15_000 })
+  const inbox: string[] = []
+  const waiting: ((message: string) => void)[] = []
+  socket.on('message', (data) => {
+    const text = String(data)
+    const next = waiting.shift()
+    if (next) next(text)
+    else inbox.push(text)
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve())
+    socket.once('error', reject)
+    socket.once('unexpected-response', (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)))
+  })
+  return {
+    ask(message) {
+      const reply = new Promise<string>((resolve, reject) => {
+        const queued = inbox.shift()
+        if (queued !== undefined) return resolve(queued)
+        const timer = setTimeout(() => reject(new Error('no reply on the WebSocket within 15 s')), 15_000)
+        waiting.push((text) => {
+          clearTimeout(timer)
+          resolve(text)
+        })
+      })
+      socket.send(message)
+      return reply
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (socket.readyState === WebSocket.CLOSED) return resolve()
+        socket.once('close', () => resolve())
+        socket.close()
+      }),
   }
 }

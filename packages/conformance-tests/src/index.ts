@@ -2,10 +2,12 @@ export { describeAdapterConformance } from './adapter-suite.js'
 export {
   Jar,
   listening,
+  openSocket,
   type ParsedSetCookie,
   parseSetCookie,
   type Reply,
   type SendOptions,
+  type SocketClient,
   send,
 } from './client.js'
 export { describeStoreConformance, type StoreFactory, testId } from './store-suite.js'
@@ -16,9 +18,11 @@ export type {
   AnySession,
   ConformanceApp,
   ConformanceRoute,
+  ConformanceSocketRoute,
   MountedSession,
   RouteContext,
   RouteResult,
   RunningServer,
+  SocketContext,
   StoreCase,
 } from './types.js'

@@ -1,4 +1,12 @@
-import type { ConformanceRoute, RouteContext, RouteResult } from './types.js'
+import { SessionError } from '@x/session-core'
+import { getSession } from '@x/session-core/context'
+import type {
+  AnySession,
+  ConformanceRoute,
+  ConformanceSocketRoute,
+  RouteContext,
+  RouteResult,
+} from './types.js'
 
 /**
  * Lets a test hold a request inside its handler (after the session loaded) until the test says go:
@@ -167,6 +175,29 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
     },
     {
       method: 'POST',
+      path: '/flash',
+      handler: (ctx) => {
+        const add = ctx.query.get('add')
+        const take = ctx.query.get('take')
+        if (add !== null) ctx.session.flash(add, JSON.parse(ctx.query.get('value') ?? 'null'))
+        const messages = take === null ? undefined : ctx.session.flash(take)
+        return { type: 'json', body: { ...view(ctx), messages } }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/context',
+      handler: async (ctx) => {
+        const which = ctx.query.get('which') ?? undefined
+        // Several hops through the event loop: promise jobs, a timer, an immediate.
+        const found = await service(which)
+        if (ctx.query.get('set') !== null) write(ctx, found)
+        const expected = which === undefined ? ctx.session : ctx.sessions[which]
+        return { type: 'json', body: { ...view(ctx), same: found === expected, user: found.get('user') } }
+      },
+    },
+    {
+      method: 'POST',
       path: '/two',
       handler: (ctx) => {
         const target = ctx.sessions[ctx.query.get('which') ?? 'session']
@@ -175,6 +206,60 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
         return {
           type: 'json',
           body: Object.fromEntries(Object.entries(ctx.sessions).map(([k, s]) => [k, s.toJSON()])),
+        }
+      },
+    },
+  ]
+}
+
+/** Code far from the handler, as a service layer is: it finds the session through the async context. */
+async function service(cookieName: string | undefined): Promise<AnySession> {
+  await Promise.resolve()
+  await new Promise((resolve) => setTimeout(resolve, 1))
+  await new Promise((resolve) => setImmediate(resolve))
+  return getSession<Record<string, unknown>>(cookieName) as AnySession
+}
+
+/** What one WebSocket message asks of the socket's session. */
+interface SocketCommand {
+  op: 'read' | 'write' | 'push' | 'destroy' | 'regenerate'
+  /** Skip the `reload()` each command starts with. */
+  stale?: boolean
+  set?: Record<string, unknown>
+}
+
+/**
+ * The suite's WebSocket endpoint. Each message is a JSON command; each reply the session's state
+ * afterwards (`{ isNew, data }`), or `{ error: code }`. Every command starts with `reload()`, as a
+ * socket handler should before relying on the session, so a logout over HTTP is seen.
+ */
+export function conformanceSockets(): ConformanceSocketRoute[] {
+  return [
+    {
+      path: '/ws',
+      async onMessage({ session }, message) {
+        try {
+          const command = JSON.parse(message) as SocketCommand
+          if (!command.stale) await session.reload()
+          switch (command.op) {
+            case 'write':
+              Object.assign(session, command.set)
+              await session.save()
+              break
+            case 'push':
+              ;(session.cart as { items: unknown[] }).items.push('ws')
+              await session.save()
+              break
+            case 'destroy':
+              await session.destroy()
+              break
+            case 'regenerate':
+              await session.regenerate()
+              break
+          }
+          return JSON.stringify({ isNew: session.isNew, data: session.toJSON() })
+        } catch (error) {
+          return JSON.stringify({ error: SessionError.is(error) ? error.code : String(error) })
         }
       },
     },

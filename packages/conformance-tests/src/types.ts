@@ -18,7 +18,7 @@ export interface RouteContext {
 
 /** What a handler asks the harness to send, using the framework's ordinary response API. */
 export type RouteResult =
-  /** `res.json` / `reply.send(obj)` / `ctx.body = obj` / `c.json(obj)`. */
+  /** `res.json` / `reply.send(obj)` / `ctx.body = obj` / `c.json(obj)`. Always with this status (default 200). */
   | { type: 'json'; body: unknown; status?: number }
   /** `res.redirect` / `reply.redirect` / `ctx.redirect` / `c.redirect`, status 302. */
   | { type: 'redirect'; location: string }
@@ -46,10 +46,32 @@ export interface MountedSession {
   options: ManagerSource
 }
 
-/** An app for the harness to serve: the sessions to mount (in order), then the routes. */
+/** What a WebSocket message handler receives from the harness. */
+export interface SocketContext {
+  /**
+   * The session of the upgrade request, as the adapter gives it to socket handlers: Express and Koa
+   * `await middleware.upgrade(req)` in the server's `upgrade` listener; Fastify `request.session`
+   * in a `{ websocket: true }` route; Hono `c.get(property)` in `upgradeWebSocket`'s callback.
+   * One object for the life of the connection.
+   */
+  session: AnySession
+}
+
+/**
+ * A WebSocket endpoint. The harness upgrades `GET path` with the framework's usual WebSocket
+ * support, then answers each text message with what `onMessage` returns, as one text message.
+ * `onMessage` never throws: failures come back as text.
+ */
+export interface ConformanceSocketRoute {
+  path: string
+  onMessage(ctx: SocketContext, message: string): Promise<string>
+}
+
+/** An app for the harness to serve: the sessions to mount (in order), the routes, the WebSocket endpoints. */
 export interface ConformanceApp {
   sessions: readonly MountedSession[]
   routes: readonly ConformanceRoute[]
+  sockets: readonly ConformanceSocketRoute[]
 }
 
 export interface RunningServer {
