@@ -6,10 +6,11 @@ import {
   type SessionManager,
   type SessionOptions,
 } from '@x/session-core'
+import { getSession } from '@x/session-core/context'
 import { createTestClock, type TestClock } from '@x/session-core/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Jar, parseSetCookie, type Reply, send } from './client.js'
+import { Jar, openSocket, parseSetCookie, type Reply, type SocketClient, send } from './client.js'
 import { conformanceRoutes, conformanceSockets, Gate } from './routes.js'
 import { type InstrumentedStore, instrument } from './stores.js'
 import type {
@@ -26,6 +27,10 @@ const IDLE = 3600
 const ABSOLUTE = 7200
 const ROLLING = 600
 const NAME = 'session'
+const TOKEN_HEADER = 'X-Session-Token'
+
+/** How the client carries its token: the cookie, or the opt-in header transport (`tokenHeader`). */
+type Transport = 'cookie' | 'header'
 
 interface Mode {
   name: string
@@ -42,14 +47,17 @@ interface Fixture {
   gate: Gate
   /** Set when the fixture was started with a manager of its own (`{ manager }`). */
   manager: SessionManager | undefined
+  transport: Transport
   get(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
-  post(path: string, jar?: Jar | string | readonly string[]): Promise<Reply>
+  post(path: string, jar?: Jar | string | readonly string[], body?: string): Promise<Reply>
   /** A client with a session holding `data`. */
   login(data?: Record<string, unknown>): Promise<{ jar: Jar; id: string; reply: Reply }>
-}
-
-function cookieOf(jar: Jar | string | readonly string[] | undefined): string | readonly string[] | undefined {
-  return jar instanceof Jar ? jar.header() || undefined : jar
+  /** A new client of this fixture's transport. */
+  jar(): Jar
+  /** The client's session token, whichever the transport. */
+  token(jar: Jar): string | undefined
+  /** What the reply sent of the session: its `Set-Cookie` lines, or the token header's value. */
+  emitted(reply: Reply): string[]
 }
 
 function q(path: string, params: Record<string, unknown>): string {
@@ -76,6 +84,7 @@ async function startFixture(
   extra: Partial<SessionOptions> = {},
   more: ConformanceApp['sessions'] = [],
   withManager = false,
+  transport: Transport = 'cookie',
 ): Promise<Fixture> {
   const clock = createTestClock()
   const events: SessionEvent[] = []
@@ -89,6 +98,7 @@ async function startFixture(
     absoluteTimeout: ABSOLUTE,
     rolling: ROLLING,
     onEvent: (event) => events.push(event),
+    ...(transport === 'header' ? { tokenHeader: TOKEN_HEADER } : {}),
     ...extra,
   }
   const manager = withManager ? createSessionManager(options) : undefined
@@ -97,8 +107,18 @@ async function startFixture(
     routes: conformanceRoutes(gate),
     sockets: conformanceSockets(),
   })
-  const call = (method: 'GET' | 'POST') => (path: string, jar?: Jar | string | readonly string[]) =>
-    send(server.url + path, { method, cookie: cookieOf(jar) })
+  const tokenKey = TOKEN_HEADER.toLowerCase()
+  const call =
+    (method: 'GET' | 'POST') =>
+    async (path: string, jar: Jar | string | readonly string[] = fixture.jar(), body?: string) => {
+      const reply =
+        jar instanceof Jar
+          ? await send(server.url + path, { method, headers: jar.requestHeaders(), body })
+          : await send(server.url + path, { method, cookie: jar, body })
+      // A request that came in through the header is never answered with the session cookie.
+      if (transport === 'header') expect(sessionCookies(reply)).toEqual([])
+      return reply
+    }
   const fixture: Fixture = {
     server,
     clock,
@@ -106,13 +126,21 @@ async function startFixture(
     events,
     gate,
     manager,
+    transport,
     get: call('GET'),
     post: call('POST'),
     async login(data = { user: 'ada' }) {
       const reply = await fixture.post(q('/write', { set: data }))
       expect(reply.status).toBe(200)
-      const jar = new Jar().apply(reply)
+      const jar = fixture.jar().apply(reply)
       return { jar, id: reply.json().id as string, reply }
+    },
+    jar: () => new Jar(transport === 'header' ? { tokenHeader: TOKEN_HEADER } : {}),
+    token: (jar) => (transport === 'header' ? jar.token : jar.get(NAME)),
+    emitted(reply) {
+      if (transport === 'cookie') return sessionCookies(reply)
+      const value = reply.headers[tokenKey]
+      return value === undefined ? [] : [String(value)]
     },
   }
   return fixture
@@ -136,16 +164,310 @@ export function describeAdapterConformance(
   for (const mode of modes) {
     describe(`${harness.name} conformance (${mode.name})`, () => {
       defineCases(harness, mode, suiteOptions)
+      describe('header transport', () => {
+        defineTransportCases(harness, mode, 'header')
+        defineHeaderCases(harness, mode)
+      })
       if (mode.store?.dispose) afterAll(() => mode.store?.dispose?.())
     })
   }
 }
 
-function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterSuiteOptions): void {
+function defineFlashCases(get: () => Fixture): void {
+  describe('flash messages', () => {
+    it('flash: a message is read once, on a later request; adding and reading are changes, none is not', async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      const added = await f.post(q('/flash', { add: 'info', value: { text: 'saved' } }), jar)
+      expect(f.emitted(added)).toHaveLength(1)
+      jar.apply(added)
+      const read = await f.post('/flash?take=info', jar)
+      expect(read.json().messages).toEqual([{ text: 'saved' }])
+      expect(f.emitted(read)).toHaveLength(1)
+      jar.apply(read)
+      const again = await f.post('/flash?take=info', jar)
+      expect(again.json().messages).toEqual([])
+      expect(f.emitted(again)).toEqual([])
+      // Messages are not data: they never show among the session's keys.
+      expect(again.json().data).toEqual({ user: 'ada' })
+    })
+
+    it('flash: messages under one key come back in order, and other keys wait for their own read', async () => {
+      const f = get()
+      const jar = f.jar()
+      jar.apply(await f.post(q('/flash', { add: 'info', value: 1 }), jar))
+      jar.apply(await f.post(q('/flash', { add: 'info', value: 2 }), jar))
+      jar.apply(await f.post(q('/flash', { add: 'error', value: 3 }), jar))
+      const info = await f.post('/flash?take=info', jar)
+      expect(info.json().messages).toEqual([1, 2])
+      jar.apply(info)
+      expect((await f.post('/flash?take=info', jar)).json().messages).toEqual([])
+      expect((await f.post('/flash?take=error', jar)).json().messages).toEqual([3])
+    })
+
+    it('flash: reading messages of a new session creates no session', async () => {
+      const f = get()
+      const reply = await f.post('/flash?take=info')
+      expect(reply.status).toBe(200)
+      expect(reply.json()).toMatchObject({ isNew: true, messages: [] })
+      expect(f.emitted(reply)).toEqual([])
+    })
+  })
+}
+
+/** WebSockets and `getSession()`: the session outside the plain request-response path. */
+function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () => Fixture): void {
+  const serverSide = mode.store !== undefined
+  const connect = (f: Fixture, jar?: Jar) => openSocket(`${f.server.url}/ws`, { cookie: jar?.header() })
+  // biome-ignore lint/suspicious/noExplicitAny: replies are whatever the socket route sent
+  const ask = async (socket: SocketClient, command: object): Promise<any> =>
+    JSON.parse(await socket.ask(JSON.stringify(command)))
+  const withSocket = async (
+    f: Fixture,
+    jar: Jar | undefined,
+    run: (socket: SocketClient) => Promise<void>,
+  ) => {
+    const socket = await connect(f, jar)
+    try {
+      await run(socket)
+    } finally {
+      await socket.close()
+    }
+  }
+
+  describe('WebSocket', () => {
+    it("WebSocket: the upgrade request's session is there in the socket's handlers", async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      await withSocket(f, jar, async (socket) => {
+        expect(await ask(socket, { op: 'read' })).toEqual({ isNew: false, data: { user: 'ada' } })
+        expect(await ask(socket, { op: 'read', stale: true })).toEqual({
+          isNew: false,
+          data: { user: 'ada' },
+        })
+      })
+      await withSocket(f, undefined, async (socket) => {
+        expect(await ask(socket, { op: 'read' })).toEqual({ isNew: true, data: {} })
+      })
+    })
+
+    it('WebSocket: a socket without a session cannot make one (no cookie can reach its client)', async () => {
+      const f = get()
+      await withSocket(f, undefined, async (socket) => {
+        expect(await ask(socket, { op: 'write', set: { user: 'mallory' } })).toEqual({
+          error: 'ERR_SESSION_SOCKET_READ_ONLY',
+        })
+      })
+    })
+
+    it('WebSocket: regenerate() over a socket is refused, and the session goes on', async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      await withSocket(f, jar, async (socket) => {
+        expect(await ask(socket, { op: 'regenerate' })).toEqual({ error: 'ERR_SESSION_SOCKET_READ_ONLY' })
+      })
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+    })
+
+    if (serverSide) {
+      it('WebSocket: save() of a change made in a message handler is seen by the next HTTP request', async () => {
+        const f = get()
+        const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
+        await withSocket(f, jar, async (socket) => {
+          expect(await ask(socket, { op: 'write', set: { seen: 1 } })).toMatchObject({
+            isNew: false,
+            data: { user: 'ada', seen: 1 },
+          })
+          expect((await f.get('/read?key=seen', jar)).json()).toMatchObject({ isNew: false, value: 1 })
+          // Nested mutation counts too, and later HTTP writes are seen by the socket's next read.
+          await ask(socket, { op: 'push' })
+          jar.apply(await f.post(q('/write', { set: { fromHttp: true } }), jar))
+          expect(await ask(socket, { op: 'read' })).toMatchObject({
+            data: { user: 'ada', seen: 1, cart: { items: ['ws'] }, fromHttp: true },
+          })
+        })
+        expect((await f.get('/read?key=cart', jar)).json().value).toEqual({ items: ['ws'] })
+      })
+
+      it("WebSocket: a logout over HTTP is seen by the socket's next read, and the socket cannot bring it back", async () => {
+        const f = get()
+        const { jar, id } = await f.login({ user: 'ada' })
+        await withSocket(f, jar, async (socket) => {
+          expect(await ask(socket, { op: 'read' })).toMatchObject({ isNew: false })
+          expect((await f.post('/destroy', jar)).status).toBe(200)
+          expect(await ask(socket, { op: 'read' })).toEqual({ isNew: true, data: {} })
+          expect(await ask(socket, { op: 'write', set: { user: 'ada' } })).toEqual({
+            error: 'ERR_SESSION_SOCKET_READ_ONLY',
+          })
+        })
+        expect(await f.store?.inner.get(id)).toBeUndefined()
+        expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+      })
+
+      it('WebSocket: destroy() over a socket ends the session for HTTP too', async () => {
+        const f = get()
+        const { jar, id } = await f.login({ user: 'ada' })
+        await withSocket(f, jar, async (socket) => {
+          expect(await ask(socket, { op: 'destroy' })).toEqual({ isNew: true, data: {} })
+        })
+        expect(await f.store?.inner.get(id)).toBeUndefined()
+        expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+      })
+    } else {
+      it('WebSocket: with the cookie store a change is refused with ERR_SESSION_SOCKET_READ_ONLY, not lost silently', async () => {
+        const f = get()
+        const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
+        await withSocket(f, jar, async (socket) => {
+          const refused = { error: 'ERR_SESSION_SOCKET_READ_ONLY' }
+          expect(await ask(socket, { op: 'write', set: { user: 'mallory' } })).toEqual(refused)
+          // A nested mutation cannot be stopped as it happens: save() refuses it.
+          expect(await ask(socket, { op: 'push' })).toEqual(refused)
+          expect(await ask(socket, { op: 'destroy' })).toEqual(refused)
+        })
+        expect((await f.get('/read', jar)).json()).toMatchObject({
+          isNew: false,
+          data: { user: 'ada', cart: { items: [] } },
+        })
+      })
+    }
+  })
+
+  describe('getSession()', () => {
+    it("getSession(): code the handler calls finds the request's session after awaits, timers and immediates", async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      expect((await f.post('/context', jar)).json()).toMatchObject({ same: true, user: 'ada' })
+    })
+
+    it('getSession(): it is the live session: a write through it is committed', async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      const reply = await f.post(q('/context', { set: { viaContext: 1 } }), jar)
+      expect(f.emitted(reply)).toHaveLength(1)
+      expect((await f.get('/read?key=viaContext', jar.apply(reply))).json().value).toBe(1)
+    })
+
+    it('getSession(): concurrent requests each find their own session', async () => {
+      const f = get()
+      const users = Array.from({ length: 10 }, (_, i) => `u${i}`)
+      const jars = await Promise.all(users.map(async (user) => (await f.login({ user })).jar))
+      const replies = await Promise.all(jars.map((jar) => f.post('/context', jar)))
+      expect(replies.map((reply) => reply.json())).toEqual(
+        users.map((user) => expect.objectContaining({ same: true, user })),
+      )
+    })
+
+    it('getSession(): still found after the framework read the request body', async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      const reply = await f.post('/context', jar, JSON.stringify({ some: 'body', list: [1, 2, 3] }))
+      expect(reply.status).toBe(200)
+      expect(reply.json()).toMatchObject({ same: true, user: 'ada' })
+    })
+
+    it('getSession(name): picks among two mounted sessions by cookie name', async () => {
+      const f = get()
+      const two = await startFixture(harness, mode, {}, [
+        { property: 'admin', options: { secret: OTHER_SECRET, cookie: { name: 'admin' }, store: f.store } },
+      ])
+      try {
+        const jar = new Jar()
+        jar.apply(await two.post(q('/two', { which: 'session', set: { user: 'user' } }), jar))
+        jar.apply(await two.post(q('/two', { which: 'admin', set: { user: 'admin' } }), jar))
+        expect((await two.post('/context?which=admin', jar)).json()).toMatchObject({
+          same: true,
+          user: 'admin',
+        })
+        expect((await two.post('/context', jar)).json()).toMatchObject({ same: true, user: 'user' })
+      } finally {
+        await two.server.close()
+      }
+    })
+
+    it('getSession(): outside a request it throws ERR_SESSION_NO_CONTEXT', () => {
+      expect(() => getSession()).toThrow(expect.objectContaining({ code: 'ERR_SESSION_NO_CONTEXT' }))
+    })
+  })
+}
+
+/** What only the header transport has: its coexistence with the cookie, and its own bad input. */
+function defineHeaderCases(harness: AdapterHarness, mode: Mode): void {
+  let f: Fixture
+  beforeAll(async () => {
+    f = await startFixture(harness, mode, {}, [], false, 'header')
+  })
+  afterAll(() => f?.server.close())
+
+  it('header transport: a request without the header still gets the cookie', async () => {
+    const reply = await send(`${f.server.url}${q('/write', { set: { user: 'ada' } })}`, { method: 'POST' })
+    expect(sessionCookies(reply)).toHaveLength(1)
+    expect(reply.headers[TOKEN_HEADER.toLowerCase()]).toBeUndefined()
+    const next = await send(`${f.server.url}/read?key=user`, { cookie: new Jar().apply(reply).header() })
+    expect(next.json()).toMatchObject({ isNew: false, value: 'ada' })
+  })
+
+  it('header transport: a request with the header ignores its cookie, and never clears it', async () => {
+    const cookieJar = new Jar().apply(
+      await send(`${f.server.url}${q('/write', { set: { user: 'ada' } })}`, { method: 'POST' }),
+    )
+    const reply = await send(`${f.server.url}/read?key=user`, {
+      cookie: cookieJar.header(),
+      headers: { [TOKEN_HEADER]: '' },
+    })
+    expect(reply.json()).toMatchObject({ isNew: true, has: false })
+    expect(reply.setCookie).toEqual([])
+    expect(reply.headers[TOKEN_HEADER.toLowerCase()]).toBeUndefined()
+  })
+
+  it('C5: a token in the query string is never read (header transport)', async () => {
+    const { jar } = await f.login({ user: 'ada' })
+    const token = encodeURIComponent(jar.token ?? '')
+    const reply = await f.get(`/read?key=user&${TOKEN_HEADER}=${token}&${NAME}=${token}`)
+    expect(reply.json()).toMatchObject({ isNew: true, has: false })
+  })
+
+  it('T1: a changed character in the header token is no session, and not a 500', async () => {
+    const { jar } = await f.login({ user: 'ada' })
+    const token = jar.token ?? ''
+    for (const at of [0, 7, Math.floor(token.length / 2), token.length - 1]) {
+      const bad = token.slice(0, at) + (token[at] === 'A' ? 'B' : 'A') + token.slice(at + 1)
+      const reply = await send(`${f.server.url}/read?key=user`, { headers: { [TOKEN_HEADER]: bad } })
+      expect(reply.status, `position ${at}`).toBe(200)
+      expect(reply.json().isNew, `position ${at}`).toBe(true)
+    }
+  })
+
+  it('header transport: with cookie: false, a request without the header is answered in the header', async () => {
+    const only = await startFixture(harness, mode, { tokenHeader: { name: TOKEN_HEADER, cookie: false } })
+    try {
+      const reply = await send(`${only.server.url}${q('/write', { set: { user: 'ada' } })}`, {
+        method: 'POST',
+      })
+      expect(reply.setCookie).toEqual([])
+      const token = reply.headers[TOKEN_HEADER.toLowerCase()]
+      expect(typeof token).toBe('string')
+      const next = await send(`${only.server.url}/read?key=user`, {
+        headers: { [TOKEN_HEADER]: String(token) },
+      })
+      expect(next.json()).toMatchObject({ isNew: false, value: 'ada' })
+      // Its cookie is not read either.
+      const asCookie = await send(`${only.server.url}/read?key=user`, { cookie: `${NAME}=${String(token)}` })
+      expect(asCookie.json()).toMatchObject({ isNew: true, has: false })
+    } finally {
+      await only.server.close()
+    }
+  })
+}
+
+/**
+ * Emission and lifecycle: the cases that hold whichever way the token travels, run over the cookie
+ * and over the header transport.
+ */
+function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Transport): void {
   const serverSide = mode.store !== undefined
   let f: Fixture
   beforeAll(async () => {
-    f = await startFixture(harness, mode)
+    f = await startFixture(harness, mode, {}, [], false, transport)
   })
   afterAll(() => f?.server.close())
 
@@ -154,7 +476,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
       const reply = await f.get('/noop')
       expect(reply.status).toBe(200)
-      expect(reply.setCookie).toEqual([])
+      expect(f.emitted(reply)).toEqual([])
       if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
     })
 
@@ -162,7 +484,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const reply = await f.get('/read?key=missing')
       expect(reply.status).toBe(200)
       expect(reply.json()).toMatchObject({ isNew: true, has: false })
-      expect(reply.setCookie).toEqual([])
+      expect(f.emitted(reply)).toEqual([])
     })
 
     it('E3: a valid unchanged session gets no Set-Cookie and no store write', async () => {
@@ -170,7 +492,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
       const reply = await f.get('/read?key=user', jar)
       expect(reply.json()).toMatchObject({ isNew: false, value: 'ada' })
-      expect(reply.setCookie).toEqual([])
+      expect(f.emitted(reply)).toEqual([])
       if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
     })
 
@@ -178,14 +500,16 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const { jar } = await f.login()
       const reply = await f.post(q('/write', { set: { n: 1 }, via: 'set' }), jar)
       const sent = names(reply)
-      expect(sent).toContain(NAME)
       expect(new Set(sent).size).toBe(sent.length)
+      expect(f.emitted(reply)).toHaveLength(1)
     })
 
     for (const order of ['before', 'after']) {
       it(`E5: the app's own Set-Cookie headers are kept (app writes ${order} the session)`, async () => {
         const reply = await f.post(q('/app-cookie', { order, set: { n: 1 } }))
-        expect(names(reply).sort()).toEqual(['app', 'app2', NAME].sort())
+        const own = f.transport === 'cookie' ? [NAME] : []
+        expect(names(reply).sort()).toEqual(['app', 'app2', ...own].sort())
+        expect(f.emitted(reply)).toHaveLength(1)
         expect(reply.setCookie).toContain('app=1; Path=/')
         expect(reply.setCookie).toContain('app2=2; Path=/; HttpOnly')
       })
@@ -200,8 +524,8 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       it(`E6: the cookie is sent on ${respond} (${status})`, async () => {
         const reply = await f.post(q('/write', { set: { flow: respond }, respond }))
         expect(reply.status).toBe(status)
-        expect(sessionCookies(reply)).toHaveLength(1)
-        const next = await f.get('/read?key=flow', new Jar().apply(reply))
+        expect(f.emitted(reply)).toHaveLength(1)
+        const next = await f.get('/read?key=flow', f.jar().apply(reply))
         expect(next.json()).toMatchObject({ isNew: false, value: respond })
       })
     }
@@ -210,8 +534,8 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const reply = await f.post(q('/write', { set: { streamed: true }, respond: 'stream' }))
       expect(reply.status).toBe(200)
       expect(reply.body).toBe('first;second;third')
-      expect(sessionCookies(reply)).toHaveLength(1)
-      const next = await f.get('/read?key=streamed', new Jar().apply(reply))
+      expect(f.emitted(reply)).toHaveLength(1)
+      const next = await f.get('/read?key=streamed', f.jar().apply(reply))
       expect(next.json().value).toBe(true)
     })
 
@@ -219,7 +543,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const reply = await f.post(q('/write', { set: { user: 'grace' }, respond: 'redirect' }))
       expect(reply.status).toBe(302)
       expect(reply.headers.location).toBe('/read')
-      const next = await f.get('/read?key=user', new Jar().apply(reply))
+      const next = await f.get('/read?key=user', f.jar().apply(reply))
       expect(next.json()).toMatchObject({ isNew: false, value: 'grace' })
     })
 
@@ -227,7 +551,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const plain = await f.post(q('/cache', { set: { n: 1 } }))
       expect(plain.headers['cache-control']).toMatch(/private|no-store/)
       const publicReply = await f.post(q('/cache', { set: { n: 2 }, cacheControl: 'public, max-age=60' }))
-      expect(sessionCookies(publicReply)).toHaveLength(1)
+      expect(f.emitted(publicReply)).toHaveLength(1)
       expect(publicReply.headers['cache-control']).toMatch(/private|no-store/)
       expect(publicReply.headers['cache-control']).not.toMatch(/public/)
     })
@@ -236,7 +560,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const { jar } = await f.login({ user: 'ada', cart: { items: [1] } })
       const reply = await f.post(q('/write', { set: { user: 'ada', cart: { items: [1] } } }), jar)
       expect(reply.status).toBe(200)
-      expect(reply.setCookie).toEqual([])
+      expect(f.emitted(reply)).toEqual([])
     })
   })
 
@@ -253,7 +577,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
     it('L2: nested mutation of a stored object counts as a change', async () => {
       const { jar } = await f.login({ cart: { items: ['a'] } })
       const reply = await f.post('/push?item=b', jar)
-      expect(sessionCookies(reply)).toHaveLength(1)
+      expect(f.emitted(reply)).toHaveLength(1)
       jar.apply(reply)
       const next = await f.get('/read?key=cart', jar)
       expect(next.json().value).toEqual({ items: ['a', 'b'] })
@@ -261,11 +585,11 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
 
     it('L3: regenerate() issues a new id and cookie value and ends the old one', async () => {
       const { jar, id } = await f.login({ user: 'ada' })
-      const before = jar.get(NAME)
+      const before = f.token(jar)
       const reply = await f.post('/regenerate', jar)
-      expect(sessionCookies(reply)).toHaveLength(1)
+      expect(f.emitted(reply)).toHaveLength(1)
       const after = jar.clone().apply(reply)
-      expect(after.get(NAME)).not.toBe(before)
+      expect(f.token(after)).not.toBe(before)
       expect(reply.json().id).not.toBe(id)
       expect(reply.json().data).toEqual({})
       if (f.store) {
@@ -288,13 +612,18 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       const { jar, id } = await f.login({ user: 'ada' })
       const reply = await f.post(q('/destroy', { set: { after: 'destroy' } }), jar)
       expect(reply.status).toBe(200)
-      const cleared = sessionCookies(reply).map(parseSetCookie)
-      expect(cleared.map((c) => c.name)).toEqual([NAME])
-      for (const cookie of cleared) {
-        expect(cookie.value).toBe('')
-        expect(cookie.attributes.get('max-age')).toBe('0')
-        expect(cookie.attributes.get('path')).toBe('/')
-        expect(Date.parse(String(cookie.attributes.get('expires')))).toBeLessThan(Date.now())
+      if (f.transport === 'header') {
+        // The header transport's clearing: the header, empty.
+        expect(f.emitted(reply)).toEqual([''])
+      } else {
+        const cleared = f.emitted(reply).map(parseSetCookie)
+        expect(cleared.map((c) => c.name)).toEqual([NAME])
+        for (const cookie of cleared) {
+          expect(cookie.value).toBe('')
+          expect(cookie.attributes.get('max-age')).toBe('0')
+          expect(cookie.attributes.get('path')).toBe('/')
+          expect(Date.parse(String(cookie.attributes.get('expires')))).toBeLessThan(Date.now())
+        }
       }
       if (f.store) expect(await f.store.inner.get(id)).toBeUndefined()
       const next = await f.get('/read?key=after', jar.apply(reply))
@@ -324,7 +653,7 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         expect(await f.store?.inner.get(id)).toBeUndefined()
         expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
         // Nor does the slow response hand out a live session under a new cookie.
-        const after = await f.get('/read?key=late', new Jar().apply(late))
+        const after = await f.get('/read?key=late', f.jar().apply(late))
         expect(after.json().has).toBe(false)
       })
 
@@ -354,6 +683,20 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       expect((await f.get('/read', jar)).json().same).toBe(true)
     })
   })
+
+  defineFlashCases(() => f)
+}
+
+function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterSuiteOptions): void {
+  const serverSide = mode.store !== undefined
+  let f: Fixture
+  beforeAll(async () => {
+    f = await startFixture(harness, mode)
+  })
+  afterAll(() => f?.server.close())
+
+  defineTransportCases(harness, mode, 'cookie')
+  defineBeyondRequestCases(harness, mode, () => f)
 
   describe('expiry', () => {
     it('X1: no session after the idle window; activity slides it', async () => {

@@ -74,16 +74,30 @@ export function parseSetCookie(header: string): ParsedSetCookie {
   return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes }
 }
 
-/** A minimal browser cookie jar: enough to follow one client through a test. */
+/**
+ * A minimal browser cookie jar: enough to follow one client through a test. With `tokenHeader`, it
+ * is an API client of the header transport as well: it keeps the token the server last sent in that
+ * header (an empty value drops it) and sends it back on every request, empty when it has none.
+ */
 export class Jar {
   readonly cookies = new Map<string, string>()
+  /** Header transport: the header's name, lower-case. */
+  readonly tokenHeader: string | undefined
+  /** Header transport: the token to send back. */
+  token: string | undefined
 
-  apply(reply: Pick<Reply, 'setCookie'>): this {
+  constructor(options: { tokenHeader?: string } = {}) {
+    this.tokenHeader = options.tokenHeader?.toLowerCase()
+  }
+
+  apply(reply: Pick<Reply, 'setCookie'> & { headers?: IncomingHttpHeaders }): this {
     for (const header of reply.setCookie) {
       const { name, value, attributes } = parseSetCookie(header)
       if (attributes.get('max-age') === '0' || value === '') this.cookies.delete(name)
       else this.cookies.set(name, value)
     }
+    const sent = this.tokenHeader ? reply.headers?.[this.tokenHeader] : undefined
+    if (typeof sent === 'string') this.token = sent === '' ? undefined : sent
     return this
   }
 
@@ -91,13 +105,24 @@ export class Jar {
     return this.cookies.get(name)
   }
 
+  /** The `Cookie` header value. */
   header(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
   }
 
+  /** Every header this client sends: `Cookie` when it has cookies, and the token header in header transport. */
+  requestHeaders(): Record<string, string> {
+    const headers: Record<string, string> = {}
+    const cookie = this.header()
+    if (cookie) headers.cookie = cookie
+    if (this.tokenHeader) headers[this.tokenHeader] = this.token ?? ''
+    return headers
+  }
+
   clone(): Jar {
-    const jar = new Jar()
+    const jar = new Jar({ tokenHeader: this.tokenHeader })
     for (const [name, value] of this.cookies) jar.cookies.set(name, value)
+    jar.token = this.token
     return jar
   }
 }

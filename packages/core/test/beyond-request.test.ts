@@ -1,0 +1,177 @@
+import { describe, expect, it } from 'vitest'
+import { findSession, getSession } from '../src/context.js'
+import { createSessionManager, memoryStore, type SessionOptions } from '../src/index.js'
+import { createTestClock } from '../src/testing.js'
+
+// biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary session data and its methods
+type Loose = any
+
+const SECRET = 'beyond-request-secret-0123456789-abcdefg'
+const code = (c: string) => expect.objectContaining({ code: c })
+
+function setup(extra: Partial<SessionOptions> = {}) {
+  const clock = createTestClock()
+  const manager = createSessionManager({ secret: SECRET, clock, ...extra })
+  /** A browser request: returns the cookie header for the next one. */
+  const login = async (data: Record<string, unknown>) => {
+    const cycle = manager.begin({ cookieHeader: undefined })
+    Object.assign(await cycle.load(), data)
+    const { setCookie } = await cycle.commit()
+    return setCookie.map((h) => h.split(';')[0]).join('; ')
+  }
+  return { manager, clock, login }
+}
+
+describe('tokenHeader option', () => {
+  it('refuses names that are not header names, or that mean something else', () => {
+    for (const tokenHeader of ['', 'X Session', 'x-session:', 'Cookie', 'set-cookie', 'Sec-Token', 42]) {
+      expect(() => setup({ tokenHeader: tokenHeader as never })).toThrow(code('ERR_SESSION_INVALID_OPTION'))
+    }
+    expect(() => setup({ tokenHeader: { name: 'X-Token', cookie: 'no' as never } })).toThrow(
+      code('ERR_SESSION_INVALID_OPTION'),
+    )
+  })
+
+  it('reads the token from the header (any case of its name) and answers in it, without a cookie', async () => {
+    const { manager } = setup({ tokenHeader: 'X-Session-Token' })
+    const first = manager.begin({ cookieHeader: undefined, headers: { 'x-session-token': '' } })
+    ;((await first.load()) as Loose).user = 'ada'
+    const written = await first.commit()
+    expect(written.setCookie).toEqual([])
+    expect(written.headers).toHaveLength(1)
+    const [name, token] = written.headers[0] ?? []
+    expect(name).toBe('X-Session-Token')
+    const fetchHeaders = new Headers({ 'X-SESSION-TOKEN': token ?? '' })
+    const second = manager.begin({ cookieHeader: undefined, headers: fetchHeaders })
+    expect(((await second.load()) as Loose).user).toBe('ada')
+    expect(await second.commit()).toEqual({ setCookie: [], headers: [] })
+  })
+
+  it('refuses a token over maxTotalSize instead of sending a header no server would read', async () => {
+    const { manager } = setup({ tokenHeader: 'X-Session-Token', cookie: { maxTotalSize: 500 } })
+    const cycle = manager.begin({ cookieHeader: undefined, headers: { 'x-session-token': '' } })
+    ;((await cycle.load()) as Loose).big = 'x'.repeat(1000)
+    await expect(cycle.commit()).rejects.toEqual(code('ERR_SESSION_TOO_LARGE'))
+  })
+})
+
+describe('flash()', () => {
+  it('keeps messages out of the data views, and refuses bad keys and undefined values', async () => {
+    const { manager } = setup()
+    const session: Loose = await manager.begin({ cookieHeader: undefined }).load()
+    session.flash('info', 'hi')
+    expect(session.toJSON()).toEqual({})
+    expect(Object.keys(session)).toEqual([])
+    expect(session.has('flash')).toBe(false)
+    expect(session.get('flash')).toBeUndefined()
+    expect(() => session.set('flash', 1)).toThrow(code('ERR_SESSION_RESERVED_KEY'))
+    expect(() => session.flash('')).toThrow(code('ERR_SESSION_INVALID_OPTION'))
+    expect(() => session.flash('k', undefined)).toThrow(code('ERR_SESSION_INVALID_OPTION'))
+    expect(session.flash()).toEqual({ info: ['hi'] })
+    expect(session.flash()).toEqual({})
+  })
+
+  it('T7: a stored flash entry of the wrong shape is dropped, not trusted', async () => {
+    const store = memoryStore()
+    const { manager, login } = setup({ store })
+    const cookie = await login({ user: 'ada' })
+    const { id } = await manager.begin({ cookieHeader: cookie }).load()
+    const record = await store.get(id)
+    if (!record) throw new Error('the login was not stored')
+    await store.set(id, { ...record, data: { user: 'ada', flash: { info: 'not a list' } } }, { ttl: 60 })
+    const session: Loose = await manager.begin({ cookieHeader: cookie }).load()
+    expect(session.flash('info')).toEqual([])
+    expect(session.user).toBe('ada')
+  })
+})
+
+describe('socket sessions', () => {
+  it('manager.upgrade() loads the session of a Node or Fetch upgrade request', async () => {
+    const { manager, login } = setup({ store: memoryStore() })
+    const cookie = await login({ user: 'ada' })
+    const node: Loose = await manager.upgrade({ headers: { cookie, upgrade: 'websocket' } })
+    const web: Loose = await manager.upgrade({ headers: new Headers({ cookie }) })
+    expect(node.user).toBe('ada')
+    expect(web.user).toBe('ada')
+  })
+
+  it('an Upgrade: websocket request is a socket session through begin() too: commit sends nothing', async () => {
+    const { manager, login } = setup()
+    const cookie = await login({ user: 'ada' })
+    const cycle = manager.begin({ cookieHeader: cookie, headers: { upgrade: 'WebSocket' } })
+    const session: Loose = await cycle.load()
+    expect(() => {
+      session.user = 'mallory'
+    }).toThrow(code('ERR_SESSION_SOCKET_READ_ONLY'))
+    session.touch()
+    expect(await cycle.commit()).toEqual({ setCookie: [], headers: [] })
+  })
+
+  it('writing the value a key already holds is not a change, so not refused', async () => {
+    const { manager, login } = setup()
+    const cookie = await login({ user: 'ada' })
+    const session: Loose = await manager.upgrade({ headers: { cookie } })
+    session.user = 'ada'
+    await expect(session.save()).resolves.toBeUndefined()
+  })
+
+  it('reload() sees a logout made elsewhere, and save() afterwards is refused', async () => {
+    const store = memoryStore()
+    const { manager, login } = setup({ store })
+    const cookie = await login({ user: 'ada' })
+    const socket: Loose = await manager.upgrade({ headers: { cookie } })
+    const http = manager.begin({ cookieHeader: cookie })
+    await (await http.load()).destroy()
+    await http.commit()
+    expect(socket.user).toBe('ada')
+    await socket.reload()
+    expect(socket.user).toBeUndefined()
+    expect(socket.isNew).toBe(true)
+    expect(() => {
+      socket.user = 'ada'
+    }).toThrow(code('ERR_SESSION_SOCKET_READ_ONLY'))
+  })
+
+  it('reload() drops unsaved changes and takes what another request saved', async () => {
+    const store = memoryStore()
+    const { manager, login } = setup({ store })
+    const cookie = await login({ user: 'ada', n: 1 })
+    const socket: Loose = await manager.upgrade({ headers: { cookie } })
+    socket.n = 2
+    const http = manager.begin({ cookieHeader: cookie })
+    ;((await http.load()) as Loose).other = true
+    await http.commit()
+    await socket.reload()
+    expect(socket.toJSON()).toEqual({ user: 'ada', n: 1, other: true })
+  })
+})
+
+describe('getSession()', () => {
+  it('finds the session inside cycle.run(), also after awaits, and nothing outside', async () => {
+    const { manager } = setup()
+    const cycle = manager.begin({ cookieHeader: undefined })
+    const session = await cycle.load()
+    const found = await cycle.run(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      return getSession()
+    })
+    expect(found).toBe(session)
+    expect(findSession()).toBeUndefined()
+    expect(() => getSession()).toThrow(code('ERR_SESSION_NO_CONTEXT'))
+  })
+
+  it('with nested middlewares, the first by default and any by cookie name', async () => {
+    const a = setup()
+    const b = setup({ cookie: { name: 'admin' } })
+    const outer = a.manager.begin({ cookieHeader: undefined })
+    const inner = b.manager.begin({ cookieHeader: undefined })
+    const [first, second] = [await outer.load(), await inner.load()]
+    outer.run(() =>
+      inner.run(() => {
+        expect(getSession()).toBe(first)
+        expect(getSession('admin')).toBe(second)
+        expect(() => getSession('missing')).toThrow(code('ERR_SESSION_NO_CONTEXT'))
+      }),
+    )
+  })
+})
