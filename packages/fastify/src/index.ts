@@ -56,18 +56,12 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
     })
     const slots = request as unknown as Slots
     slots[kCycle] = cycle
-    // Callback style, so the rest of the request runs inside the session's async context.
+    // Callback style, so the rest of the request runs inside the session's async context. Body
+    // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed from.
     cycle.load().then((loaded) => {
       slots[property] = loaded
       cycle.run(done)
     }, done)
-  })
-
-  // Body parsing runs on the socket's stream events, outside that context: enter it again after.
-  app.addHook('preValidation', (request, _reply, done) => {
-    const cycle = (request as unknown as Slots)[kCycle] as SessionCycle<SessionData> | null
-    if (cycle) cycle.run(done)
-    else done()
   })
 
   app.addHook('onSend', async (request, reply, payload) => {

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream'
 import { setTimeout as delay } from 'node:timers/promises'
+import websocket from '@fastify/websocket'
 import type {
   AdapterHarness,
   AnySession,
@@ -49,10 +50,22 @@ export const fastifyHarness: AdapterHarness = {
       payload.resume()
       payload.on('end', () => done(null, undefined))
     })
+    await server.register(websocket)
     for (const mounted of app.sessions) {
       await server.register(session, { ...mounted.options, property: mounted.property })
     }
     const first = app.sessions[0]?.property ?? 'session'
+    for (const route of app.sockets) {
+      // The upgrade request passes through the plugin's hooks like any other: its session is
+      // request[property], one object for the life of the connection.
+      server.get(route.path, { websocket: true }, (socket, request) => {
+        const ctx = { session: sessionOf(request, first) }
+        let queue = Promise.resolve()
+        socket.on('message', (data) => {
+          queue = queue.then(async () => socket.send(await route.onMessage(ctx, String(data))))
+        })
+      })
+    }
     for (const route of app.routes) {
       server.route({
         method: route.method,
@@ -76,6 +89,13 @@ export const fastifyHarness: AdapterHarness = {
     }
     await server.listen({ host: '127.0.0.1', port: 0 })
     const { port } = server.server.address() as { port: number }
-    return { url: `http://127.0.0.1:${port}`, close: () => server.close() }
+    return {
+      url: `http://127.0.0.1:${port}`,
+      close: async () => {
+        // Fastify's close waits for open sockets; the plugin's own preClose only asks them to close.
+        for (const client of server.websocketServer.clients) client.terminate()
+        await server.close()
+      },
+    }
   },
 }

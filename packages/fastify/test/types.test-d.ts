@@ -1,4 +1,5 @@
 import { createSessionManager, type Session, type SessionData, session } from '@x/session-fastify'
+import { findSession, getSession } from '@x/session-fastify/context'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -56,5 +57,21 @@ describe('types', () => {
       expectTypeOf(request.session.userId).toEqualTypeOf<string | undefined>()
       return { userId: request.session.userId ?? null }
     })
+  })
+
+  it("getSession() from the context subpath is typed with the package's SessionData", () => {
+    expectTypeOf(getSession()).toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf(getSession().userId).toEqualTypeOf<string | undefined>()
+    expectTypeOf(getSession('admin')).toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf(findSession()).toEqualTypeOf<Session<SessionData> | undefined>()
+    interface AdminData {
+      role: string
+    }
+    expectTypeOf(getSession<AdminData>('admin').role).toEqualTypeOf<string | undefined>()
+    expectTypeOf(findSession<AdminData>('admin')).toEqualTypeOf<Session<AdminData> | undefined>()
+    // @ts-expect-error a cookie name is a string
+    getSession(1)
+    // @ts-expect-error not a key of SessionData
+    getSession().get('nope')
   })
 })
