@@ -1,3 +1,4 @@
+import { findSession, getSession } from '@x/session-express/context'
 import type { Request, RequestHandler } from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
@@ -20,6 +21,7 @@ declare module '@x/session-express' {
     blob: string
     visits: number
     role: string
+    theme: string
   }
 }
 
@@ -67,5 +69,23 @@ describe('session()', () => {
 
   it('re-exports the core API', () => {
     expectTypeOf(SessionError.is).toBeFunction()
+  })
+})
+
+describe('@x/session-express/context', () => {
+  it("getSession() and findSession() are typed by the package's augmented SessionData", () => {
+    expectTypeOf(getSession()).toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf(getSession()).toEqualTypeOf<Request['session']>()
+    expectTypeOf(getSession().userId).toEqualTypeOf<number | undefined>()
+    expectTypeOf(findSession()).toEqualTypeOf<Session<SessionData> | undefined>()
+    // @ts-expect-error a string is not a userId
+    getSession().userId = 'x'
+  })
+
+  it('a second session is typed by its own data, found by its cookie name', () => {
+    expectTypeOf(getSession<{ role: string }>('admin')).toEqualTypeOf<Session<{ role: string }>>()
+    expectTypeOf(findSession<{ role: string }>('admin')?.role).toEqualTypeOf<string | undefined>()
+    // @ts-expect-error the cookie name is a string
+    getSession(1)
   })
 })

@@ -1,16 +1,19 @@
-import { Readable } from 'node:stream'
+import type { IncomingMessage, Server } from 'node:http'
+import { type Duplex, Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   AdapterHarness,
   AnySession,
   ConformanceApp,
+  ConformanceSocketRoute,
   RouteResult,
   RunningServer,
 } from '@x/session-conformance-tests'
 import { listening } from '@x/session-conformance-tests'
 import type Koa from 'koa'
 import type { Context } from 'koa'
-import { session } from '../src/index.js'
+import { WebSocketServer } from 'ws'
+import { type SessionMiddleware, session } from '../src/index.js'
 
 export type KoaClass = typeof Koa
 
@@ -26,7 +29,10 @@ export function koaHarness(name: string, KoaClass: KoaClass): AdapterHarness {
 async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
   // Thrown handler errors are the point of some cases: keep Koa's default logger quiet.
   koa.silent = true
-  for (const mounted of app.sessions) koa.use(session({ ...mounted.options, property: mounted.property }))
+  const middlewares = app.sessions.map((mounted) =>
+    session({ ...mounted.options, property: mounted.property }),
+  )
+  for (const middleware of middlewares) koa.use(middleware)
   const first = app.sessions[0]?.property ?? 'session'
   koa.use(async (ctx) => {
     const route = app.routes.find((r) => r.method === ctx.method && r.path === ctx.path)
@@ -42,7 +48,54 @@ async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
     })
     render(ctx, result)
   })
-  return listen(koa)
+  const server = koa.listen(0, '127.0.0.1')
+  const closeSockets = acceptSockets(server, app.sockets, middlewares[0]!)
+  const running = await listening(server)
+  return {
+    url: running.url,
+    async close() {
+      await closeSockets()
+      await running.close()
+    },
+  }
+}
+
+/**
+ * The README's recipe: upgrade requests never reach Koa, so the server's `upgrade` listener loads
+ * the session with `middleware.upgrade(req)` and hands the socket to `ws`. Returns what closes the
+ * sockets, which `server.close()` does not track once upgraded.
+ */
+function acceptSockets(
+  server: Server,
+  routes: readonly ConformanceSocketRoute[],
+  middleware: SessionMiddleware,
+): () => Promise<void> {
+  const wss = new WebSocketServer({ noServer: true })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname)
+    if (!route) return void socket.destroy()
+    // A client that goes away while the session loads must not crash the process.
+    const onError = () => socket.destroy()
+    socket.on('error', onError)
+    void middleware.upgrade(req).then(
+      (session) => {
+        socket.removeListener('error', onError)
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // One answer per message, in order, even when a later message is quicker to handle.
+          let queue = Promise.resolve()
+          ws.on('message', (data, isBinary) => {
+            if (isBinary) return
+            queue = queue.then(async () => ws.send(await route.onMessage({ session }, String(data))))
+          })
+        })
+      },
+      () => socket.destroy(),
+    )
+  })
+  return () => {
+    for (const ws of wss.clients) ws.terminate()
+    return new Promise((resolve) => wss.close(() => resolve()))
+  }
 }
 
 /** Listens on 127.0.0.1, port 0. */

@@ -7,6 +7,7 @@ import {
   SessionError,
   session,
 } from '@x/session-koa'
+import { findSession, getSession } from '@x/session-koa/context'
 import Koa, { type Middleware } from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -14,6 +15,7 @@ declare module '@x/session-koa' {
   interface SessionData {
     userId: string
     cart: { items: string[] }
+    theme: string
   }
 }
 
@@ -54,5 +56,26 @@ describe('types', () => {
   it('re-exports the core API', () => {
     expectTypeOf(createSessionManager).toBeFunction()
     expectTypeOf(SessionError.is).guards.toEqualTypeOf<SessionError>()
+  })
+})
+
+describe('@x/session-koa/context', () => {
+  it("getSession() and findSession() are typed by the package's augmented SessionData", () => {
+    expectTypeOf(getSession()).toEqualTypeOf<Session<SessionData>>()
+    new Koa().use(async (ctx, next) => {
+      expectTypeOf(getSession()).toEqualTypeOf(ctx.session)
+      await next()
+    })
+    expectTypeOf(getSession().userId).toEqualTypeOf<string | undefined>()
+    expectTypeOf(findSession()).toEqualTypeOf<Session<SessionData> | undefined>()
+    // @ts-expect-error userId is a string
+    getSession().userId = 1
+  })
+
+  it('a second session is typed by its own data, found by its cookie name', () => {
+    expectTypeOf(getSession<{ role: string }>('admin')).toEqualTypeOf<Session<{ role: string }>>()
+    expectTypeOf(findSession<{ role: string }>('admin')?.role).toEqualTypeOf<string | undefined>()
+    // @ts-expect-error the cookie name is a string
+    getSession(1)
   })
 })
