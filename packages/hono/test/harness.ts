@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { type ServerType, serve } from '@hono/node-server'
+import { createNodeWebSocket, type NodeWebSocket } from '@hono/node-ws'
 import type {
   AdapterHarness,
   AnySession,
@@ -16,12 +17,31 @@ const honoVersion: string = JSON.parse(
   readFileSync(new URL('../node_modules/hono/package.json', import.meta.url), 'utf8'),
 ).version
 
-/** Builds the Hono app for a conformance route table; exported so tests can also drive it in-process. */
-export function buildApp(def: ConformanceApp): Hono {
+/** A Hono app for a conformance route table, with its WebSocket support for `listen()` to attach. */
+export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } {
   const app = new Hono()
+  const ws = createNodeWebSocket({ app })
   for (const mounted of def.sessions) app.use(session({ ...mounted.options, property: mounted.property }))
   const first = def.sessions[0]?.property ?? 'session'
   const get = (c: Context, property: string) => c.get(property as never) as AnySession
+
+  for (const route of def.sockets) {
+    // The upgrade request runs through the middleware like any other: its session is c.get().
+    app.get(
+      route.path,
+      ws.upgradeWebSocket((c) => {
+        const ctx = { session: get(c, first) }
+        let queue = Promise.resolve()
+        return {
+          onMessage(event, socket) {
+            const text = event.data
+            if (typeof text !== 'string') return
+            queue = queue.then(async () => socket.send(await route.onMessage(ctx, text)))
+          },
+        }
+      }),
+    )
+  }
 
   for (const route of def.routes) {
     app.on(route.method, route.path, async (c) => {
@@ -41,7 +61,7 @@ export function buildApp(def: ConformanceApp): Hono {
       return render(c, await route.handler(ctx))
     })
   }
-  return app
+  return { app, ws }
 }
 
 function render(c: Context, result: RouteResult): Response {
@@ -72,25 +92,36 @@ function render(c: Context, result: RouteResult): Response {
   }
 }
 
-export function listen(app: Hono): Promise<RunningServer> {
+/** Serves `app` on 127.0.0.1; with `ws`, WebSocket upgrades too (`injectWebSocket`). */
+export function listen(app: Hono, ws?: NodeWebSocket): Promise<RunningServer> {
   return new Promise((resolve) => {
     const server: ServerType = serve(
       { fetch: app.fetch, hostname: '127.0.0.1', port: 0 },
       (info: AddressInfo) => {
         resolve({
           url: `http://127.0.0.1:${info.port}`,
-          close: () =>
-            new Promise<void>((done, fail) => {
+          close: async () => {
+            if (ws) {
+              // Upgraded sockets are no longer the HTTP server's to close.
+              for (const client of ws.wss.clients) client.terminate()
+              await new Promise<void>((done) => ws.wss.close(() => done()))
+            }
+            await new Promise<void>((done, fail) => {
               server.close((err) => (err ? fail(err) : done()))
               if ('closeAllConnections' in server) server.closeAllConnections()
-            }),
+            })
+          },
         })
       },
     )
+    ws?.injectWebSocket(server)
   })
 }
 
 export const honoHarness: AdapterHarness = {
   name: `hono ${honoVersion} (@hono/node-server)`,
-  start: (def) => listen(buildApp(def)),
+  start(def) {
+    const { app, ws } = buildApp(def)
+    return listen(app, ws)
+  },
 }

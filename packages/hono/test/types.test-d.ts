@@ -8,6 +8,7 @@ import {
   SessionError,
   session,
 } from '@x/session-hono'
+import { findSession, getSession } from '@x/session-hono/context'
 import { Hono, type MiddlewareHandler } from 'hono'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -88,5 +89,21 @@ describe('types', () => {
   it('re-exports the core API', () => {
     expectTypeOf(createSessionManager).toBeFunction()
     expectTypeOf(SessionError.is).returns.toEqualTypeOf<boolean>()
+  })
+
+  it("getSession() from the context subpath is typed with the package's SessionData", () => {
+    expectTypeOf(getSession()).toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf(getSession().userId).toEqualTypeOf<string | undefined>()
+    expectTypeOf(getSession('prefs')).toEqualTypeOf<Session<SessionData>>()
+    expectTypeOf(findSession()).toEqualTypeOf<Session<SessionData> | undefined>()
+    interface Prefs {
+      theme: 'light' | 'dark'
+    }
+    expectTypeOf(getSession<Prefs>('prefs').theme).toEqualTypeOf<'light' | 'dark' | undefined>()
+    expectTypeOf(findSession<Prefs>('prefs')).toEqualTypeOf<Session<Prefs> | undefined>()
+    // @ts-expect-error a cookie name is a string
+    getSession(1)
+    // @ts-expect-error not a key of SessionData
+    getSession().get('nope')
   })
 })
