@@ -6,11 +6,20 @@
  * tested without waiting; `x-test-store-down: 1` makes the server store fail. Requests are sent
  * one at a time, which is what makes a module-level value per request sound here.
  */
-import { memoryStore, type SessionEnv, type SessionStore, session } from '@x/session-hono'
+import {
+  memoryStore,
+  type Session,
+  type SessionEnv,
+  SessionError,
+  type SessionStore,
+  session,
+} from '@x/session-hono'
+import { getSession } from '@x/session-hono/context'
 import { Hono } from 'hono'
 
 export const SMOKE_SECRET = 'smoke-test-secret-0123456789-abcdefghijkl'
 export const IDLE_SECONDS = 60
+export const TOKEN_HEADER = 'X-Session-Token'
 
 export interface Data {
   n?: number
@@ -28,7 +37,29 @@ function flaky(inner: SessionStore): SessionStore {
   }
 }
 
-type Env = SessionEnv<Data> & SessionEnv<Data, 'server'>
+type Env = SessionEnv<Data> & SessionEnv<Data, 'server'> & SessionEnv<Data, 'token'>
+type Property = 'session' | 'server' | 'token'
+
+/** What getSession() names each session by: the first needs no name; the others, their cookie's. */
+const cookieNames: Record<Property, string | undefined> = { session: undefined, server: 'sid', token: 'tok' }
+
+/** Code far from the handler, as a service layer is: awaits, a timer and a Web Crypto call. */
+async function service(property: Property): Promise<Session<Data>> {
+  await Promise.resolve()
+  await new Promise((resolve) => setTimeout(resolve, 1))
+  await crypto.subtle.digest('SHA-256', new Uint8Array(8))
+  return getSession<Data>(cookieNames[property])
+}
+
+/** What getSession() does at module scope, where no request is being handled. */
+const outside: string = (() => {
+  try {
+    getSession()
+    return 'found a session'
+  } catch (error) {
+    return SessionError.is(error) ? error.code : String(error)
+  }
+})()
 
 export function createApp(): Hono<Env> {
   const app = new Hono<Env>()
@@ -49,9 +80,21 @@ export function createApp(): Hono<Env> {
       property: 'server',
     }),
   )
+  // The header transport: a request carrying the header is read from it and answered in it.
+  app.use(
+    session<Data, 'token'>({
+      ...common,
+      store: memoryStore(),
+      cookie: { name: 'tok' },
+      tokenHeader: TOKEN_HEADER,
+      property: 'token',
+    }),
+  )
 
-  const pick = (c: { req: { query(k: string): string | undefined } }) =>
-    c.req.query('store') === 'server' ? 'server' : 'session'
+  const pick = (c: { req: { query(k: string): string | undefined } }): Property => {
+    const store = c.req.query('store')
+    return store === 'server' || store === 'token' ? store : 'session'
+  }
 
   app.get('/health', (c) => c.text('ok'))
   // What the runtime hands the app as the Cookie header: shows how it joins split header lines.
@@ -74,6 +117,13 @@ export function createApp(): Hono<Env> {
     await c.get(pick(c)).destroy()
     return c.json({ destroyed: true })
   })
+  app.post('/context', async (c) => {
+    const property = pick(c)
+    const found = await service(property)
+    if (c.req.query('set') !== undefined) found.n = (found.n ?? 0) + 1
+    return c.json({ same: found === c.get(property), n: found.n ?? null })
+  })
+  app.get('/context-outside', (c) => c.text(outside))
   app.post('/stream', (c) => {
     c.get(pick(c)).n = 42
     const encoder = new TextEncoder()

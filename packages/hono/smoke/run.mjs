@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /**
  * Runtime smoke suite: bundles smoke/app.ts (built from this package's source) for each runtime,
- * serves it on 127.0.0.1 and drives it over real HTTP from Node. One line per runtime and case;
- * exits non-zero on any failure. Each runtime is killed after RUN_LIMIT_MS, whatever happens.
+ * serves it on 127.0.0.1 and drives it over real HTTP from Node: the cookie store, a server store
+ * and the header transport, and getSession() from @x/session-hono/context inside a request. One
+ * line per runtime and case; exits non-zero on any failure. Each runtime is killed after
+ * RUN_LIMIT_MS, whatever happens.
  *
  *   node smoke/run.mjs                 # node, bun, deno and workerd
  *   node smoke/run.mjs bun workerd     # some of them
@@ -107,9 +109,13 @@ async function bundle(esbuild, runtime, dir) {
     conditions: runtime === 'workerd' ? ['workerd', 'worker', 'browser'] : [runtime],
     // The adapter and core under test: their source, not a build that may be stale.
     alias: {
+      '@x/session-hono/context': join(pkgDir, 'src', 'context.ts'),
       '@x/session-hono': join(pkgDir, 'src', 'index.ts'),
+      '@x/session-core/context': join(pkgDir, '..', 'core', 'src', 'context.ts'),
       '@x/session-core': join(pkgDir, '..', 'core', 'src', 'index.ts'),
     },
+    // Every runtime brings its own AsyncLocalStorage (workerd under the nodejs_compat flag).
+    external: ['node:async_hooks'],
     logLevel: 'error',
   })
   return outfile
@@ -134,6 +140,7 @@ async function command(runtime, binary, file, dir, port) {
     case 'deno':
       return [binary, ['run', '--no-prompt', '--allow-net=127.0.0.1', file, String(port)]]
     case 'workerd': {
+      // nodejs_compat: workerd has node:async_hooks (AsyncLocalStorage, for getSession()) only under it.
       const config = join(dir, 'config.capnp')
       await writeFile(
         config,
@@ -145,6 +152,7 @@ const config :Workerd.Config = (
 const smoke :Workerd.Worker = (
   modules = [(name = "worker.mjs", esModule = embed "worker.mjs")],
   compatibilityDate = "2025-06-01",
+  compatibilityFlags = ["nodejs_compat"],
 );
 `,
       )
@@ -168,6 +176,7 @@ function send(base, path, { method = 'GET', cookie, now = T0, headers = {} } = {
         const body = Buffer.concat(chunks).toString('utf8')
         resolve({
           status: res.statusCode,
+          headers: res.headers,
           body,
           setCookie: res.headers['set-cookie'] ?? [],
           json: () => JSON.parse(body),
@@ -203,22 +212,51 @@ function pair(reply, name) {
   return header?.split(';', 1)[0]
 }
 
+const TOKEN_HEADER = 'x-session-token' // as in smoke/app.ts
+
+/** Each session of smoke/app.ts, and how its client carries the session: a cookie or the header. */
 const modes = [
   { label: 'cookie store', query: '', name: 'session' },
   { label: 'server store', query: '?store=server', name: 'sid' },
+  { label: 'header transport', query: '?store=token', header: TOKEN_HEADER },
 ]
 
+/** What a reply hands the client to send back: the cookie's `name=value`, or the header's token. */
+function credential(reply, mode) {
+  if (!mode.header) return pair(reply, mode.name)
+  const value = reply.headers[mode.header]
+  return typeof value === 'string' && value !== '' ? value : undefined
+}
+
+/** Request options carrying `value` the mode's way; the header goes out empty on a first request. */
+function carry(mode, value) {
+  if (mode.header) return { headers: { [mode.header]: value ?? '' } }
+  return value === undefined ? {} : { cookie: value }
+}
+
+/** What a reply sent of the session: its Set-Cookie lines, or the token header. */
+function emitted(reply, mode) {
+  if (!mode.header) return reply.setCookie
+  return reply.headers[mode.header] === undefined ? [] : [reply.headers[mode.header]]
+}
+
 async function login(base, mode, now = T0) {
-  const reply = await send(base, `/write${mode.query}`, { method: 'POST', now })
+  const reply = await send(base, `/write${mode.query}`, { method: 'POST', now, ...carry(mode) })
   check(reply.status === 200, `login answered ${reply.status}`)
-  const cookie = pair(reply, mode.name)
-  check(cookie, `login set no ${mode.name} cookie`)
-  return cookie
+  const value = credential(reply, mode)
+  check(value, `login sent no ${mode.header ?? `${mode.name} cookie`}`)
+  if (mode.header)
+    check(reply.setCookie.length === 0, `the header transport set a cookie: ${reply.setCookie}`)
+  return value
 }
 
 const cases = []
 for (const mode of modes) {
-  const read = (base, cookie, now) => send(base, `/read${mode.query}`, { cookie, now })
+  const read = (base, value, now) => send(base, `/read${mode.query}`, { now, ...carry(mode, value) })
+  const post = (base, path, value, extra = '') => {
+    const query = [mode.query.slice(1), extra].filter(Boolean).join('&')
+    return send(base, query ? `${path}?${query}` : path, { method: 'POST', ...carry(mode, value) })
+  }
   cases.push(
     [
       `round trip (${mode.label})`,
@@ -226,7 +264,7 @@ for (const mode of modes) {
         const cookie = await login(base, mode)
         const reply = await read(base, cookie)
         check(reply.json().n === 1 && reply.json().isNew === false, `read back ${reply.body}`)
-        check(reply.setCookie.length === 0, 'an unchanged session was sent again')
+        check(emitted(reply, mode).length === 0, 'an unchanged session was sent again')
       },
     ],
     [
@@ -234,9 +272,9 @@ for (const mode of modes) {
       async (base) => {
         const cookie = await login(base, mode)
         const before = (await read(base, cookie)).json()
-        const reply = await send(base, `/regenerate${mode.query}`, { method: 'POST', cookie })
-        const fresh = pair(reply, mode.name)
-        check(fresh && fresh !== cookie, 'regenerate set no new cookie')
+        const reply = await post(base, '/regenerate', cookie)
+        const fresh = credential(reply, mode)
+        check(fresh && fresh !== cookie, 'regenerate sent no new token')
         const after = (await read(base, fresh)).json()
         check(after.id !== before.id && after.n === 1, `after regenerate: ${JSON.stringify(after)}`)
         if (mode.query)
@@ -247,12 +285,17 @@ for (const mode of modes) {
       `destroy (${mode.label})`,
       async (base) => {
         const cookie = await login(base, mode)
-        const reply = await send(base, `/destroy${mode.query}`, { method: 'POST', cookie })
-        const header = reply.setCookie.find((h) => h.startsWith(`${mode.name}=`)) ?? ''
-        check(
-          header.startsWith(`${mode.name}=;`) && /Max-Age=0/i.test(header),
-          `no clearing cookie: ${header}`,
-        )
+        const reply = await post(base, '/destroy', cookie)
+        if (mode.header) {
+          // An empty header value tells the client to drop its token.
+          check(reply.headers[mode.header] === '', `no empty ${mode.header}: ${reply.headers[mode.header]}`)
+        } else {
+          const header = reply.setCookie.find((h) => h.startsWith(`${mode.name}=`)) ?? ''
+          check(
+            header.startsWith(`${mode.name}=;`) && /Max-Age=0/i.test(header),
+            `no clearing cookie: ${header}`,
+          )
+        }
         if (mode.query) check((await read(base, cookie)).json().isNew, 'the destroyed session still opens')
       },
     ],
@@ -280,9 +323,29 @@ for (const mode of modes) {
         check((await read(base, cookie, expired)).json().isNew === true, 'still open after its idle timeout')
       },
     ],
+    [
+      `getSession() (${mode.label})`,
+      async (base) => {
+        const value = await login(base, mode)
+        // The route's service finds the session through the async context, after awaits and a timer.
+        const reply = await post(base, '/context', value, 'set=1')
+        check(reply.status === 200, `answered ${reply.status}: ${reply.body}`)
+        check(reply.json().same === true && reply.json().n === 2, `getSession() found ${reply.body}`)
+        const next = credential(reply, mode)
+        check(next, 'a write through getSession() was not sent')
+        check((await read(base, next)).json().n === 2, 'a write through getSession() was lost')
+      },
+    ],
   )
 }
 cases.push(
+  [
+    'getSession() outside a request',
+    async (base) => {
+      const reply = await send(base, '/context-outside')
+      check(reply.body === 'ERR_SESSION_NO_CONTEXT', `at module scope getSession() gave ${reply.body}`)
+    },
+  ],
   [
     'split Cookie header lines',
     async (base) => {
