@@ -431,6 +431,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
     await this.#deleteRecord(state)
     state.status = 'destroyed'
+    // Like a session ended elsewhere and then reloaded: it holds nothing stored any more.
+    state.isNew = true
     state.data = nullData()
   }
 
