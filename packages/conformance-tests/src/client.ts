@@ -1,8 +1,9 @@
 import { once } from 'node:events'
-import { type IncomingHttpHeaders, request, type Server } from 'node:http'
+import { type IncomingHttpHeaders, type IncomingMessage, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import WebSocket from 'ws'
-import type { RunningServer } from './types.js'
+import type { Duplex } from 'node:stream'
+import WebSocket, { WebSocketServer } from 'ws'
+import type { AnySession, ConformanceSocketRoute, RunningServer } from './types.js'
 
 export interface Reply {
   status: number
@@ -127,20 +128,63 @@ export class Jar {
   }
 }
 
+/** WebSocket endpoints for `listening()`, for frameworks whose upgrade requests skip their middleware. */
+export interface NodeSockets {
+  routes: readonly ConformanceSocketRoute[]
+  /** The session of an upgrade request: the adapter's `upgrade(req)` (or `manager.upgrade(req)`). */
+  session(req: IncomingMessage): Promise<AnySession>
+}
+
 /**
  * Waits for a Node HTTP server (what `app.listen(0, '127.0.0.1')` returns in Express and Koa, and
  * `serve()` in @hono/node-server) to listen, and returns its URL and a `close()` that also ends
  * kept-alive connections, so a harness's `stop` never waits on an idle socket.
+ *
+ * With `sockets`, it also serves the suite's WebSocket endpoints the way an app does when upgrade
+ * requests never reach the framework (Express, Koa): the server's `upgrade` listener loads the
+ * session with `sockets.session(req)` and hands the connection to `ws`; `close()` ends those
+ * connections too, which `server.close()` does not track once upgraded.
  */
-export async function listening(server: Server): Promise<RunningServer> {
+export async function listening(server: Server, sockets?: NodeSockets): Promise<RunningServer> {
+  const closeSockets = sockets ? acceptSockets(server, sockets) : async () => {}
   if (!server.listening) await once(server, 'listening')
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
     close: async () => {
+      await closeSockets()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
+  }
+}
+
+function acceptSockets(server: Server, { routes, session: load }: NodeSockets): () => Promise<void> {
+  const wss = new WebSocketServer({ noServer: true })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname)
+    if (!route) return void socket.destroy()
+    // A client that goes away while the session loads must not crash the process.
+    const onError = () => socket.destroy()
+    socket.on('error', onError)
+    load(req).then(
+      (session) => {
+        socket.removeListener('error', onError)
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          // One answer per message, in order, even when a later message is quicker to handle.
+          let queue = Promise.resolve()
+          ws.on('message', (data, isBinary) => {
+            if (isBinary) return
+            queue = queue.then(async () => ws.send(await route.onMessage({ session }, String(data))))
+          })
+        })
+      },
+      () => socket.destroy(),
+    )
+  })
+  return () => {
+    for (const ws of wss.clients) ws.terminate()
+    return new Promise((resolve) => wss.close(() => resolve()))
   }
 }
 

@@ -2,6 +2,7 @@ export { describeAdapterConformance } from './adapter-suite.js'
 export {
   Jar,
   listening,
+  type NodeSockets,
   openSocket,
   type ParsedSetCookie,
   parseSetCookie,

@@ -1,17 +1,13 @@
-import type { IncomingMessage, Server } from 'node:http'
-import type { Duplex } from 'node:stream'
 import {
   type AdapterHarness,
   type AnySession,
-  type ConformanceSocketRoute,
   listening,
   type RouteContext,
   type RouteResult,
 } from '@x/session-conformance-tests'
 import type express from 'express'
 import type { NextFunction, Request, Response } from 'express'
-import { WebSocketServer } from 'ws'
-import { type SessionMiddleware, session } from '../src/index.js'
+import { session } from '../src/index.js'
 
 type ExpressFactory = typeof express
 
@@ -52,55 +48,10 @@ export function harness(factory: ExpressFactory, name: string, asyncErrors: bool
             (req: Request, res: Response, next: NextFunction) => void handle(req, res).catch(next),
           )
       }
-      const server = app.listen(0, '127.0.0.1')
-      const closeSockets = acceptSockets(server, spec.sockets, middlewares[0]!)
-      const running = await listening(server)
-      return {
-        url: running.url,
-        async close() {
-          await closeSockets()
-          await running.close()
-        },
-      }
+      // Upgrade requests never reach Express: the README's recipe loads their session with upgrade(req).
+      const upgrade = middlewares[0]!.upgrade
+      return listening(app.listen(0, '127.0.0.1'), { routes: spec.sockets, session: upgrade })
     },
-  }
-}
-
-/**
- * The README's recipe: upgrade requests never reach Express, so the server's `upgrade` listener
- * loads the session with `middleware.upgrade(req)` and hands the socket to `ws`. Returns what
- * closes the sockets, which `server.close()` does not track once upgraded.
- */
-function acceptSockets(
-  server: Server,
-  routes: readonly ConformanceSocketRoute[],
-  middleware: SessionMiddleware,
-): () => Promise<void> {
-  const wss = new WebSocketServer({ noServer: true })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname)
-    if (!route) return void socket.destroy()
-    // A client that goes away while the session loads must not crash the process.
-    const onError = () => socket.destroy()
-    socket.on('error', onError)
-    void middleware.upgrade(req).then(
-      (session) => {
-        socket.removeListener('error', onError)
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          // One answer per message, in order, even when a later message is quicker to handle.
-          let queue = Promise.resolve()
-          ws.on('message', (data, isBinary) => {
-            if (isBinary) return
-            queue = queue.then(async () => ws.send(await route.onMessage({ session }, String(data))))
-          })
-        })
-      },
-      () => socket.destroy(),
-    )
-  })
-  return () => {
-    for (const ws of wss.clients) ws.terminate()
-    return new Promise((resolve) => wss.close(() => resolve()))
   }
 }
 

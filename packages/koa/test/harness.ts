@@ -1,19 +1,16 @@
-import type { IncomingMessage, Server } from 'node:http'
-import { type Duplex, Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type {
   AdapterHarness,
   AnySession,
   ConformanceApp,
-  ConformanceSocketRoute,
   RouteResult,
   RunningServer,
 } from '@x/session-conformance-tests'
 import { listening } from '@x/session-conformance-tests'
 import type Koa from 'koa'
 import type { Context } from 'koa'
-import { WebSocketServer } from 'ws'
-import { type SessionMiddleware, session } from '../src/index.js'
+import { session } from '../src/index.js'
 
 export type KoaClass = typeof Koa
 
@@ -48,54 +45,9 @@ async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
     })
     render(ctx, result)
   })
-  const server = koa.listen(0, '127.0.0.1')
-  const closeSockets = acceptSockets(server, app.sockets, middlewares[0]!)
-  const running = await listening(server)
-  return {
-    url: running.url,
-    async close() {
-      await closeSockets()
-      await running.close()
-    },
-  }
-}
-
-/**
- * The README's recipe: upgrade requests never reach Koa, so the server's `upgrade` listener loads
- * the session with `middleware.upgrade(req)` and hands the socket to `ws`. Returns what closes the
- * sockets, which `server.close()` does not track once upgraded.
- */
-function acceptSockets(
-  server: Server,
-  routes: readonly ConformanceSocketRoute[],
-  middleware: SessionMiddleware,
-): () => Promise<void> {
-  const wss = new WebSocketServer({ noServer: true })
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const route = routes.find((r) => r.path === new URL(req.url ?? '/', 'http://localhost').pathname)
-    if (!route) return void socket.destroy()
-    // A client that goes away while the session loads must not crash the process.
-    const onError = () => socket.destroy()
-    socket.on('error', onError)
-    void middleware.upgrade(req).then(
-      (session) => {
-        socket.removeListener('error', onError)
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          // One answer per message, in order, even when a later message is quicker to handle.
-          let queue = Promise.resolve()
-          ws.on('message', (data, isBinary) => {
-            if (isBinary) return
-            queue = queue.then(async () => ws.send(await route.onMessage({ session }, String(data))))
-          })
-        })
-      },
-      () => socket.destroy(),
-    )
-  })
-  return () => {
-    for (const ws of wss.clients) ws.terminate()
-    return new Promise((resolve) => wss.close(() => resolve()))
-  }
+  // Upgrade requests never reach Koa: the README's recipe loads their session with upgrade(req).
+  const upgrade = middlewares[0]!.upgrade
+  return listening(koa.listen(0, '127.0.0.1'), { routes: app.sockets, session: upgrade })
 }
 
 /** Listens on 127.0.0.1, port 0. */
