@@ -40,7 +40,9 @@ async function serve(app: FastifyInstance): Promise<RunningServer> {
   return running
 }
 
-/** The README's WebSocket recipe, as written there. */
+const ORIGIN = 'http://localhost:3000'
+
+/** The README's WebSocket recipe, as written there (typed data aside). */
 async function chatApp(options: Partial<FastifySessionOptions> = {}) {
   const app = Fastify()
   await app.register(websocket)
@@ -48,41 +50,58 @@ async function chatApp(options: Partial<FastifySessionOptions> = {}) {
 
   app.post('/login', async (request) => {
     await request.session.regenerate()
-    ;(request.session as AnySession).user = 'ada'
-    return { ok: true }
+    data(request.session).user = 'ada'
+    return { user: data(request.session).user }
   })
   app.post('/logout', async (request) => {
     await request.session.destroy()
-    return { ok: true }
+    return { user: null }
   })
-  app.get('/me', async (request) => ({ ...(request.session as AnySession).toJSON() }))
+  app.get('/me', async (request) => ({
+    user: data(request.session).user ?? null,
+    theme: data(request.session).theme ?? null,
+  }))
 
-  app.get('/chat', { websocket: true }, (socket, request) => {
-    const s = request.session as AnySession
-    let queue = Promise.resolve()
-    socket.on('message', (data) => {
-      queue = queue.then(async () => {
-        try {
-          // Another request may have changed or ended the session since the upgrade.
-          await s.reload()
-          if (s.user === undefined) {
-            socket.send('logged out')
-            return socket.close(4401, 'logged out')
+  const origins = new Set([ORIGIN])
+
+  app.get(
+    '/ws',
+    {
+      websocket: true,
+      preValidation: async (request, reply) => {
+        if (!origins.has(request.headers.origin ?? '')) return reply.code(403).send()
+        if (request.session.isNew) return reply.code(401).send()
+      },
+    },
+    (socket, request) => {
+      const session = data(request.session)
+      let queue = Promise.resolve()
+      socket.on('message', (message) => {
+        queue = queue.then(async () => {
+          try {
+            await session.reload()
+            if (session.isNew) {
+              socket.send(JSON.stringify({ user: null }))
+              return socket.close(4401, 'logged out')
+            }
+            session.theme = String(message)
+            await session.save()
+            socket.send(JSON.stringify({ user: session.user, theme: session.theme }))
+          } catch (error) {
+            socket.send(JSON.stringify({ error: SessionError.is(error) ? error.code : 'ERR_UNKNOWN' }))
           }
-          s.lastMessage = String(data)
-          await s.save()
-          socket.send(`${String(s.user)}: ${String(data)}`)
-        } catch (error) {
-          socket.send(SessionError.is(error) ? error.code : 'error')
-        }
+        })
       })
-    })
-  })
+    },
+  )
   return serve(app)
 }
 
+/** The session with the README's data shape, which this test file does not declare globally. */
+const data = (s: unknown) => s as Session<{ user?: string; theme?: string }>
+
 /** An upgrade request by hand, to see the raw answer when the server refuses the upgrade. */
-function rawUpgrade(url: string, cookie?: string): Promise<IncomingMessage> {
+function rawUpgrade(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, {
       headers: {
@@ -90,7 +109,7 @@ function rawUpgrade(url: string, cookie?: string): Promise<IncomingMessage> {
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...(cookie ? { cookie } : {}),
+        ...headers,
       },
       agent: false,
     })
@@ -108,35 +127,57 @@ function rawUpgrade(url: string, cookie?: string): Promise<IncomingMessage> {
 }
 
 describe('WebSockets (@fastify/websocket)', () => {
+  const connect = (url: string, cookie: string) =>
+    openSocket(`${url}/ws`, { cookie, headers: { origin: ORIGIN } })
+
   it('the README recipe: a socket message saves for the next HTTP request, and a logout over HTTP reaches the socket', async () => {
     const server = await chatApp({ store: memoryStore() })
     const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await openSocket(`${server.url}/chat`, { cookie: jar.header() })
+    const socket = await connect(server.url, jar.header())
     try {
-      expect(await socket.ask('hello')).toBe('ada: hello')
+      expect(JSON.parse(await socket.ask('dark'))).toEqual({ user: 'ada', theme: 'dark' })
       const me = await send(`${server.url}/me`, { cookie: jar.header() })
-      expect(me.json()).toEqual({ user: 'ada', lastMessage: 'hello' })
+      expect(me.json()).toEqual({ user: 'ada', theme: 'dark' })
       // A save over the socket sends no cookie: the one the browser has stays valid.
       expect(me.setCookie).toEqual([])
 
       await send(`${server.url}/logout`, { method: 'POST', cookie: jar.header() })
-      expect(await socket.ask('still there?')).toBe('logged out')
-      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({})
+      expect(JSON.parse(await socket.ask('light'))).toEqual({ user: null })
+      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
+        user: null,
+        theme: null,
+      })
     } finally {
       await socket.close()
     }
   })
 
-  it('the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
+  it('the README recipe: the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
     const server = await chatApp()
     const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await openSocket(`${server.url}/chat`, { cookie: jar.header() })
+    const socket = await connect(server.url, jar.header())
     try {
-      expect(await socket.ask('hello')).toBe(SessionErrorCode.SOCKET_READ_ONLY)
+      expect(JSON.parse(await socket.ask('dark'))).toEqual({ error: SessionErrorCode.SOCKET_READ_ONLY })
     } finally {
       await socket.close()
     }
-    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({ user: 'ada' })
+    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
+      user: 'ada',
+      theme: null,
+    })
+  })
+
+  it("the README recipe: the route's hook refuses a foreign origin and a handshake without a session, with no Set-Cookie", async () => {
+    const server = await chatApp({ store: memoryStore() })
+    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
+    const foreign = await rawUpgrade(`${server.url}/ws`, {
+      cookie: jar.header(),
+      origin: 'https://evil.example',
+    })
+    expect(foreign.statusCode).toBe(403)
+    const anonymous = await rawUpgrade(`${server.url}/ws`, { origin: ORIGIN })
+    expect(anonymous.statusCode).toBe(401)
+    for (const refused of [foreign, anonymous]) expect(refused.headers['set-cookie']).toBeUndefined()
   })
 
   it("the upgrade passes through the plugin's hooks: request.session and getSession() are the socket's session", async () => {
@@ -163,27 +204,6 @@ describe('WebSockets (@fastify/websocket)', () => {
     } finally {
       await socket.close()
     }
-  })
-
-  it('a route hook can refuse the upgrade, and the refusal sends no Set-Cookie', async () => {
-    const app = Fastify()
-    await app.register(websocket)
-    await app.register(session, { secret })
-    app.get(
-      '/ws',
-      {
-        websocket: true,
-        preValidation: async (request, reply) => {
-          // Writing a socket's session is refused: the guard only reads it.
-          if ((request.session as AnySession).user === undefined) return reply.code(401).send()
-        },
-      },
-      (socket) => socket.close(),
-    )
-    const server = await serve(app)
-    const refused = await rawUpgrade(`${server.url}/ws`)
-    expect(refused.statusCode).toBe(401)
-    expect(refused.headers['set-cookie']).toBeUndefined()
   })
 })
 

@@ -19,7 +19,7 @@ const secret = 'a-test-secret-that-is-long-enough-0123456789'
 
 interface Data {
   user?: string
-  lastMessage?: string
+  theme?: string
 }
 type Env = SessionEnv<Data>
 
@@ -28,56 +28,69 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
+const ORIGIN = 'http://localhost:3000'
+
 /** The README's WebSocket recipe, as written there. */
 async function chatApp(options: Partial<SessionOptions> = {}) {
   const app = new Hono<Env>()
   const ws = createNodeWebSocket({ app })
+  const { upgradeWebSocket } = ws
   app.use(session<Data>({ secret, ...options }))
 
   app.post('/login', async (c) => {
     await c.get('session').regenerate()
     c.get('session').user = 'ada'
-    return c.json({ ok: true })
+    return c.json({ user: c.get('session').user })
   })
   app.post('/logout', async (c) => {
     await c.get('session').destroy()
-    return c.json({ ok: true })
+    return c.json({ user: null })
   })
-  app.get('/me', (c) => c.json(c.get('session').toJSON()))
+  app.get('/me', (c) =>
+    c.json({ user: c.get('session').user ?? null, theme: c.get('session').theme ?? null }),
+  )
+
+  const origins = new Set([ORIGIN])
 
   app.get(
-    '/chat',
-    ws.upgradeWebSocket((c) => {
-      const s = c.get('session')
+    '/ws',
+    async (c, next) => {
+      if (!origins.has(c.req.header('origin') ?? '')) return c.text('Forbidden', 403)
+      if (c.get('session').isNew) return c.text('Unauthorized', 401)
+      await next()
+    },
+    upgradeWebSocket((c) => {
+      const session = c.get('session')
       let queue = Promise.resolve()
       return {
-        onMessage(event, socket) {
+        onMessage(event, ws) {
           queue = queue.then(async () => {
             try {
-              // Another request may have changed or ended the session since the upgrade.
-              await s.reload()
-              if (s.user === undefined) {
-                socket.send('logged out')
-                return socket.close(4401, 'logged out')
+              await session.reload()
+              if (session.isNew) {
+                ws.send(JSON.stringify({ user: null }))
+                return ws.close(4401, 'logged out')
               }
-              s.lastMessage = String(event.data)
-              await s.save()
-              socket.send(`${s.user}: ${String(event.data)}`)
+              session.theme = String(event.data)
+              await session.save()
+              ws.send(JSON.stringify({ user: session.user, theme: session.theme }))
             } catch (error) {
-              socket.send(SessionError.is(error) ? error.code : 'error')
+              ws.send(JSON.stringify({ error: SessionError.is(error) ? error.code : 'ERR_UNKNOWN' }))
             }
           })
         },
       }
     }),
   )
+
+  // listen() is the README's serve() and injectWebSocket(server), plus closing for the tests.
   const server = await listen(app as unknown as Hono, ws)
   servers.push(server)
   return server
 }
 
 /** An upgrade request by hand, to see the raw answer when the app refuses the upgrade. */
-function rawUpgrade(url: string): Promise<IncomingMessage> {
+function rawUpgrade(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, {
       headers: {
@@ -85,6 +98,7 @@ function rawUpgrade(url: string): Promise<IncomingMessage> {
         upgrade: 'websocket',
         'sec-websocket-version': '13',
         'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
       },
       agent: false,
     })
@@ -102,35 +116,57 @@ function rawUpgrade(url: string): Promise<IncomingMessage> {
 }
 
 describe('WebSockets (@hono/node-ws)', () => {
+  const connect = (url: string, cookie: string) =>
+    openSocket(`${url}/ws`, { cookie, headers: { origin: ORIGIN } })
+
   it('the README recipe: a socket message saves for the next HTTP request, and a logout over HTTP reaches the socket', async () => {
     const server = await chatApp({ store: memoryStore() })
     const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await openSocket(`${server.url}/chat`, { cookie: jar.header() })
+    const socket = await connect(server.url, jar.header())
     try {
-      expect(await socket.ask('hello')).toBe('ada: hello')
+      expect(JSON.parse(await socket.ask('dark'))).toEqual({ user: 'ada', theme: 'dark' })
       const me = await send(`${server.url}/me`, { cookie: jar.header() })
-      expect(me.json()).toEqual({ user: 'ada', lastMessage: 'hello' })
+      expect(me.json()).toEqual({ user: 'ada', theme: 'dark' })
       // A save over the socket sends no cookie: the one the browser has stays valid.
       expect(me.setCookie).toEqual([])
 
       await send(`${server.url}/logout`, { method: 'POST', cookie: jar.header() })
-      expect(await socket.ask('still there?')).toBe('logged out')
-      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({})
+      expect(JSON.parse(await socket.ask('light'))).toEqual({ user: null })
+      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
+        user: null,
+        theme: null,
+      })
     } finally {
       await socket.close()
     }
   })
 
-  it('the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
+  it('the README recipe: the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
     const server = await chatApp()
     const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await openSocket(`${server.url}/chat`, { cookie: jar.header() })
+    const socket = await connect(server.url, jar.header())
     try {
-      expect(await socket.ask('hello')).toBe(SessionErrorCode.SOCKET_READ_ONLY)
+      expect(JSON.parse(await socket.ask('dark'))).toEqual({ error: SessionErrorCode.SOCKET_READ_ONLY })
     } finally {
       await socket.close()
     }
-    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({ user: 'ada' })
+    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
+      user: 'ada',
+      theme: null,
+    })
+  })
+
+  it('the README recipe: the guard refuses a foreign origin and a handshake without a session, with no Set-Cookie', async () => {
+    const server = await chatApp({ store: memoryStore() })
+    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
+    const foreign = await rawUpgrade(`${server.url}/ws`, {
+      cookie: jar.header(),
+      origin: 'https://evil.example',
+    })
+    expect(foreign.statusCode).toBe(403)
+    const anonymous = await rawUpgrade(`${server.url}/ws`, { origin: ORIGIN })
+    expect(anonymous.statusCode).toBe(401)
+    for (const refused of [foreign, anonymous]) expect(refused.headers['set-cookie']).toBeUndefined()
   })
 
   it("upgradeWebSocket's callback runs after the middleware: c.get('session') and getSession() are the socket's session", async () => {
@@ -161,23 +197,6 @@ describe('WebSockets (@hono/node-ws)', () => {
     } finally {
       await socket.close()
     }
-  })
-
-  it('a middleware can refuse the upgrade, and the refusal sends no Set-Cookie', async () => {
-    const app = new Hono<Env>()
-    const ws = createNodeWebSocket({ app })
-    app.use(session<Data>({ secret }))
-    app.get(
-      '/ws',
-      // Writing a socket's session is refused: the guard only reads it.
-      async (c, next) => (c.get('session').user === undefined ? c.text('unauthorized', 401) : next()),
-      ws.upgradeWebSocket(() => ({})),
-    )
-    const server = await listen(app as unknown as Hono, ws)
-    servers.push(server)
-    const refused = await rawUpgrade(`${server.url}/ws`)
-    expect(refused.statusCode).toBe(401)
-    expect(refused.headers['set-cookie']).toBeUndefined()
   })
 })
 
