@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
 import { decodeBase64Url, encodeBase64Url } from '../src/internal/base64url.js'
 import { defaultBackend, RandomPool, webBackend } from '../src/internal/crypto-backend.js'
+import { generateSessionId, isSessionId } from '../src/internal/ids.js'
 import { createSealer, type Sealer, type UnsealResult } from '../src/internal/sealer.js'
 
 const S1 = 'backend-secret-one-0123456789-abcdefghij'
@@ -304,6 +305,14 @@ describe('C4: RandomPool', () => {
     for (const n of [65, -1, 1.5, Number.NaN]) expect(() => pool.take(n)).toThrow(RangeError)
     expect(pool.take(64)).toHaveLength(64)
     expect(pool.take(0)).toHaveLength(0)
+  })
+
+  it("C4: a session id is 18 bytes (144 bits) drawn from the default backend's pool", () => {
+    const draw = vi.spyOn(defaultBackend(), 'randomBytes')
+    const id = generateSessionId()
+    expect(draw).toHaveBeenCalledExactlyOnceWith(18)
+    expect(isSessionId(id)).toBe(true)
+    expect(new Uint8Array(Buffer.from(id, 'base64url'))).toEqual(draw.mock.results[0]?.value)
   })
 
   it('C4: both backends draw from the platform CSPRNG through their pool, and never repeat', () => {
