@@ -12,7 +12,7 @@ import { packageBuild } from '../../tsup.shared.ts'
 const esmOnlyDependencies = ['iron-webcrypto', 'uint8array-extras']
 
 const common = packageBuild({
-  entry: ['src/index.ts', 'src/testing.ts', 'src/context.ts'],
+  entry: ['src/index.ts', 'src/testing.ts', 'src/context.ts', 'src/internal.ts'],
   // Two configs build in parallel into one folder: tsup's own `clean` in either would race the
   // other, so the folder is emptied once, below, before both start.
   clean: false,
@@ -56,7 +56,7 @@ function writeBundledLicenses(): void {
 function checkRequireWithoutEsmSupport(): void {
   const flag = '--no-experimental-require-module'
   const flags = process.allowedNodeEnvironmentFlags.has(flag) ? [flag] : []
-  for (const entry of ['dist/index.cjs', 'dist/testing.cjs', 'dist/context.cjs']) {
+  for (const entry of ['dist/index.cjs', 'dist/testing.cjs', 'dist/context.cjs', 'dist/internal.cjs']) {
     if (!existsSync(entry)) throw new Error(`${entry} was not built`)
     execFileSync(process.execPath, [...flags, '-e', `require(${JSON.stringify(`./${entry}`)})`], {
       stdio: 'inherit',

@@ -1,3 +1,4 @@
+import { serialize } from 'cookie'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
@@ -379,6 +380,155 @@ describe('serializeSessionCookie', () => {
     const present = ['sid.1', 'sid.1', 'other', 'sid.x', 'sidx', 'sid.', 'sid', 'sid.0.1', 'SID']
     const out = serializeSessionCookie(secureBase, 'v', 60, FUTURE, present, true)
     expect(pairs(out).map(([n]) => n)).toEqual(['sid', 'sid.1'])
+  })
+})
+
+describe('serializeSessionCookie and clearSessionCookie, against cookie.serialize', () => {
+  /** Cookie options of every shape validateCookieOptions accepts (and some it refuses, skipped). */
+  const options = fc
+    .record({
+      prefix: fc.constantFrom('', '', '__Host-', '__Secure-'),
+      name: fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,12}$/),
+      path: fc.oneof(fc.constant('/'), fc.stringMatching(/^\/[\w/.~=!$&'()*+:@-]{0,16}$/)),
+      domain: fc.option(
+        fc.stringMatching(
+          /^\.?[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,8}[a-zA-Z0-9])?){0,3}$/,
+        ),
+        { nil: undefined },
+      ),
+      sameSite: fc.constantFrom('lax', 'strict', 'none', false) as fc.Arbitrary<CookieOptions['sameSite']>,
+      secure: fc.constantFrom(true, false, 'auto') as fc.Arbitrary<CookieOptions['secure']>,
+      httpOnly: fc.boolean(),
+      partitioned: fc.boolean(),
+      priority: fc.constantFrom('low', 'medium', 'high', undefined) as fc.Arbitrary<
+        CookieOptions['priority']
+      >,
+    })
+    .map(({ prefix, name, ...rest }): CookieOptions => ({ ...rest, name: prefix + name }))
+  const sealValue = fc.string({ unit: fc.constantFrom(...B64URL, '.'), maxLength: 700 })
+  const maxAge = fc.oneof(fc.integer({ min: 0, max: 400 * 86_400 }), fc.integer())
+  // Any date: runs of the same second (as under load), either side of 1970 and of year 0.
+  const expires = fc.oneof(
+    fc.date({ noInvalidDate: true }),
+    fc.integer({ min: -3, max: 3 }).map((ms) => new Date(1_893_456_000_000 + ms * 499)),
+    fc.integer({ min: -2000, max: 2000 }).map((ms) => new Date(ms)),
+  )
+
+  /** What `cookie.serialize` writes for the same cookie, the way the engine used to call it. */
+  function reference(
+    opts: CookieOptions,
+    name: string,
+    value: string,
+    age: number,
+    at: Date,
+    secureRequest: boolean,
+  ): string {
+    return serialize(name, value, {
+      encode: (v) => v,
+      path: opts.path,
+      domain: opts.domain,
+      maxAge: age,
+      expires: at,
+      httpOnly: opts.httpOnly,
+      secure: opts.secure === true || (opts.secure === 'auto' && secureRequest),
+      sameSite: opts.sameSite,
+      partitioned: opts.partitioned,
+      priority: opts.priority,
+    })
+  }
+
+  function validOrSkip(opts: CookieOptions): Readonly<CookieOptions> {
+    try {
+      return validateCookieOptions(opts)
+    } catch {
+      fc.pre(false)
+      throw new Error('unreachable')
+    }
+  }
+
+  it('E9: property: every write and every clear is byte for byte what cookie.serialize makes', () => {
+    fc.assert(
+      fc.property(
+        options,
+        sealValue,
+        maxAge,
+        expires,
+        fc.boolean(),
+        fc.subarray(['', '.0', '.1', '.2', '.7']),
+        (raw, value, age, at, secureRequest, suffixes) => {
+          const opts = validOrSkip(raw)
+          const present = suffixes.map((suffix) => opts.name + suffix)
+          const limits = { chunkSize: 300, maxChunks: 10, maxTotal: 100_000 }
+          const out = serializeSessionCookie(opts, value, age, at, present, secureRequest, limits)
+          // The writes come first (one cookie, or chunks of `chunkSize` bytes with their names), then clears.
+          let writes = 1
+          if (opts.name.length + value.length > limits.chunkSize) {
+            writes = 0
+            for (let offset = 0; offset < value.length; writes++) {
+              offset += limits.chunkSize - `${opts.name}.${writes}`.length
+            }
+          }
+          const expected = pairs(out).map(([n, v], i) =>
+            i < writes
+              ? reference(opts, n, v, age, at, secureRequest)
+              : reference(opts, n, '', 0, new Date(0), secureRequest),
+          )
+          expect(out).toEqual(expected)
+          // Clearing (destroy) agrees too, and so do options that did not come from validateCookieOptions.
+          const clears = present.map((n) => reference(opts, n, '', 0, new Date(0), secureRequest))
+          expect(clearSessionCookie(opts, present, secureRequest)).toEqual(clears)
+          expect(clearSessionCookie({ ...raw }, present, secureRequest)).toEqual(clears)
+          expect(serializeSessionCookie({ ...raw }, value, age, at, present, secureRequest, limits)).toEqual(
+            out,
+          )
+        },
+      ),
+      { numRuns: 1000 },
+    )
+  })
+
+  it('C1: refuses cookie-octets that no seal has; accepts every character a seal has', () => {
+    for (const c of [
+      '!',
+      '#',
+      '$',
+      '%',
+      '&',
+      "'",
+      '(',
+      ')',
+      '+',
+      '/',
+      ':',
+      '<',
+      '=',
+      '>',
+      '?',
+      '@',
+      '[',
+      ']',
+    ]) {
+      expect(
+        codeOf(() => serializeSessionCookie(secureBase, `a${c}b`, 60, FUTURE, [], true)),
+        c,
+      ).toBe(INVALID)
+    }
+    const every = `${B64URL}.`
+    expect(serializeSessionCookie(secureBase, every, 60, FUTURE, [], true)[0]).toMatch(`sid=${every};`)
+  })
+
+  it('C1, C2: options that did not come from validateCookieOptions are validated before use', () => {
+    const bad: CookieOptions[] = [
+      { ...base, domain: 'exa_mple.com' },
+      { ...base, name: 'a;b' },
+      { ...base, name: '__Host-sid' },
+      { ...base, sameSite: 'none' },
+      { ...base, path: 'app' },
+    ]
+    for (const opts of bad) {
+      expect(codeOf(() => serializeSessionCookie(opts, 'v', 60, FUTURE, [], true))).toBe(INVALID)
+      expect(codeOf(() => clearSessionCookie(opts, ['sid'], true))).toBe(INVALID)
+    }
   })
 })
 

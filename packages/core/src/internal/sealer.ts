@@ -9,11 +9,11 @@
  * format is iron's own, so the salts in a token are what any iron implementation needs to read it.
  *
  * Only Web-standard APIs are imported, so this runs unchanged on Node, Bun, Deno and workerd; where
- * the runtime offers `node:crypto` the same operations go through it (crypto-backend.ts).
+ * the runtime offers `node:crypto` the same operations go through it (crypto-backend.ts), and then
+ * synchronously: `sealSync` and `unsealSync` exist, so a caller can skip the promise hops.
  */
 import { uint8ArrayToHex } from 'uint8array-extras'
 import { SessionError, SessionErrorCode } from '../errors.js'
-import { decodeBase64Url, encodeBase64Url } from './base64url.js'
 import { type CryptoBackend, defaultBackend, webBackend } from './crypto-backend.js'
 
 /** A secret string (key id `''`), or `{ [keyId]: secret }` for rotation: the last id seals. */
@@ -34,7 +34,8 @@ export interface Sealer {
   /**
    * Seals any JSON-serializable value under the newest key. `expiresAt` (epoch ms, integer) becomes
    * iron's expiration field. Throws `NOT_SERIALIZABLE` when `JSON.stringify` throws or gives
-   * nothing, and `TOO_LARGE` when the token would exceed `maxTokenLength` (it could never be read).
+   * nothing, `INVALID_OPTION` for a bad `expiresAt`, and `TOO_LARGE` when the token would exceed
+   * `maxTokenLength` (it could never be read).
    */
   seal(payload: unknown, expiresAt: number): Promise<string>
   /**
@@ -42,6 +43,24 @@ export interface Sealer {
    * this app may have. Never throws: every failure is a reason.
    */
   unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult>
+  /**
+   * {@link seal} without a promise: the same token format and the same errors, thrown. Present only
+   * when the backend is `node:crypto`; Web Crypto has no synchronous API, so there it is undefined.
+   */
+  sealSync?(payload: unknown, expiresAt: number): string
+  /**
+   * {@link unseal} without a promise, cache hits included: the same results, never throws. Present
+   * only when the backend is `node:crypto` (undefined on Web Crypto, as {@link sealSync}).
+   */
+  unsealSync?(token: string, now: number, maxLifetimeMs: number): UnsealResult
+  /**
+   * Answers from the unseal cache alone, on every backend: the result {@link unseal} would give when
+   * `token` is a token this sealer verified before and still remembers (`ok`, or `expired` /
+   * `bad-expiry` as checked against `now` and `maxLifetimeMs` on every call), else `undefined`:
+   * then call `unseal` (or `unsealSync`). Does no crypto and never throws; a hit counts as a use for
+   * the cache's eviction order, exactly as in `unseal`.
+   */
+  unsealCached(token: string, now: number, maxLifetimeMs: number): UnsealResult | undefined
 }
 
 export type UnsealFailure = 'malformed' | 'bad-seal' | 'bad-expiry' | 'expired' | 'unknown-key'
@@ -55,6 +74,8 @@ const kMinSecretLength = 32
 const kSaltBytes = 32
 const kIvBytes = 16
 const kMacBytes = 32
+/** Characters of the unpadded base64url of a {@link kMacBytes} MAC. */
+const kMacChars = Math.ceil((kMacBytes * 4) / 3)
 const kAesBlock = 16
 /**
  * Derived keys remembered for salts met in genuine tokens: two per sealing instance and key id, so
@@ -70,7 +91,6 @@ const kConfiguredKeyIdPattern = /^\w+$/
 const kSaltPattern = /^[0-9a-f]{1,128}$/
 const kExpirationPattern = /^[1-9]\d*$/
 
-const kEncoder = new TextEncoder()
 const kDecoder = new TextDecoder('utf-8', { fatal: true })
 
 const kMalformed: UnsealResult = Object.freeze({ ok: false, reason: 'malformed' })
@@ -88,7 +108,15 @@ interface SealKeys {
   readonly integrity: Key
 }
 
+/** A derived key, and whether it is new (not yet remembered for its salt). */
+interface KeyLookup {
+  readonly key: Key
+  readonly fresh: boolean
+}
+
 interface CachedResult {
+  /** The whole token, which must match exactly: the cache is keyed by its MAC field only. */
+  readonly token: string
   readonly json: string
   readonly keyId: string
   readonly expiresAt: number
@@ -138,8 +166,42 @@ function readCount(value: number | undefined, fallback: number, name: string, mi
   return value
 }
 
-function randomSalt(): string {
-  return uint8ArrayToHex(crypto.getRandomValues(new Uint8Array(kSaltBytes)))
+/**
+ * The steps of one seal or unseal, written once for both backends: each backend result that is a
+ * promise (Web Crypto) is yielded and its value sent back in; a synchronous backend (`node:crypto`)
+ * never yields, so the whole operation is one call of `next()`.
+ */
+type Steps<T> = Generator<Promise<unknown>, T, unknown>
+
+function runSync<T>(steps: Steps<T>): T {
+  const step = steps.next()
+  if (step.done !== true) throw new Error('a synchronous crypto backend returned a promise')
+  return step.value
+}
+
+async function runAsync<T>(steps: Steps<T>): Promise<T> {
+  let step = steps.next()
+  while (step.done !== true) {
+    let value: unknown
+    try {
+      value = await step.value
+    } catch (error) {
+      step = steps.throw(error)
+      continue
+    }
+    step = steps.next(value)
+  }
+  return step.value
+}
+
+/**
+ * The cache key of a token: its last {@link kMacChars} characters, where a well-formed token has its
+ * MAC. Hashing a 43-character key instead of the whole token (often 700 characters and more, and a
+ * new string on every request) is most of a cache hit's cost; an entry only counts when its full
+ * token is equal too.
+ */
+function resultKey(token: string): string {
+  return token.length > kMacChars ? token.slice(-kMacChars) : token
 }
 
 /** Map-based LRU: `Map` iterates in insertion order, so re-inserting on use keeps the oldest first. */
@@ -155,6 +217,8 @@ function remember<V>(map: Map<string, V>, limit: number, key: string, value: V):
 
 class IronSealer implements Sealer {
   readonly currentKeyId: string
+  readonly sealSync: ((payload: unknown, expiresAt: number) => string) | undefined
+  readonly unsealSync: ((token: string, now: number, maxLifetimeMs: number) => UnsealResult) | undefined
   readonly #secrets: Map<string, string>
   readonly #cacheSize: number
   readonly #maxTokenLength: number
@@ -169,7 +233,8 @@ class IronSealer implements Sealer {
   #salts: { encryption: string; integrity: string } | undefined
   /** `false` only for {@link unsealAllowingNoExpiry}: iron's own rule instead of X4, and no cache. */
   readonly #requireExpiry: boolean
-  #sealKeys: Promise<SealKeys> | undefined
+  /** A promise only while an asynchronous backend derives them; concurrent seals share it. */
+  #sealKeys: SealKeys | Promise<SealKeys> | undefined
 
   constructor(secrets: SecretInput, options: SealerOptions = {}, requireExpiry = true) {
     this.#secrets = readSecrets(secrets)
@@ -180,9 +245,59 @@ class IronSealer implements Sealer {
     const ids = [...this.#secrets.keys()]
     this.currentKeyId = ids[ids.length - 1]!
     this.#sealSecret = this.#secrets.get(this.currentKeyId)!
+    if (this.#crypto.sync) {
+      this.sealSync = (payload, expiresAt) => runSync(this.#seal(payload, expiresAt))
+      this.unsealSync = (token, now, maxLifetimeMs) =>
+        this.unsealCached(token, now, maxLifetimeMs) ?? this.#openSync(token, now, maxLifetimeMs)
+    }
   }
 
-  async seal(payload: unknown, expiresAt: number): Promise<string> {
+  seal(payload: unknown, expiresAt: number): Promise<string> {
+    const steps = this.#seal(payload, expiresAt)
+    if (!this.#crypto.sync) return runAsync(steps)
+    try {
+      return Promise.resolve(runSync(steps))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult> {
+    const hit = this.unsealCached(token, now, maxLifetimeMs)
+    if (hit !== undefined) return Promise.resolve(hit)
+    if (this.#crypto.sync) return Promise.resolve(this.#openSync(token, now, maxLifetimeMs))
+    // Not reachable with a working `crypto.subtle`; a failure to verify is still no session.
+    return runAsync(this.#open(token, now, maxLifetimeMs)).catch(() => kBadSeal)
+  }
+
+  unsealCached(token: string, now: number, maxLifetimeMs: number): UnsealResult | undefined {
+    if (typeof token !== 'string' || this.#results.size === 0) return undefined
+    const key = resultKey(token)
+    const hit = this.#results.get(key)
+    // Only tokens that passed every check of #open are stored, and each accepted token has exactly
+    // one spelling, so equal strings are the same seal. Expiry depends on `now`: checked every time.
+    if (hit === undefined || hit.token !== token) return undefined
+    const failure = checkExpiry(hit.expiresAt, now, maxLifetimeMs)
+    if (failure !== undefined) {
+      if (failure === kExpired) this.#results.delete(key)
+      return failure
+    }
+    this.#results.delete(key)
+    this.#results.set(key, hit)
+    // Parsed anew each time: the caller may mutate what it gets.
+    return { ok: true, payload: JSON.parse(hit.json), keyId: hit.keyId, expiresAt: hit.expiresAt }
+  }
+
+  #openSync(token: string, now: number, maxLifetimeMs: number): UnsealResult {
+    try {
+      return runSync(this.#open(token, now, maxLifetimeMs))
+    } catch {
+      // Not reachable with a working `node:crypto`; a failure to verify is still no session.
+      return kBadSeal
+    }
+  }
+
+  *#seal(payload: unknown, expiresAt: number): Steps<string> {
     let json: string | undefined
     try {
       json = JSON.stringify(payload)
@@ -205,16 +320,18 @@ class IronSealer implements Sealer {
         '`expiresAt` must be a positive integer (epoch ms).',
       )
     }
-    const keys = await this.#getSealKeys()
+    const backend = this.#crypto
+    let keys = this.#getSealKeys()
+    if (keys instanceof Promise) keys = (yield keys) as SealKeys
     const salts = this.#salts!
-    const iv = crypto.getRandomValues(new Uint8Array(kIvBytes))
-    const encrypted = await this.#crypto.encrypt(keys.encryption, iv, kEncoder.encode(json))
-    const ivText = encodeBase64Url(iv)
-    const encryptedText = encodeBase64Url(encrypted)
+    const iv = backend.randomBytes(kIvBytes)
+    let encrypted = backend.encrypt(keys.encryption, iv, json)
+    if (encrypted instanceof Promise) encrypted = (yield encrypted) as Uint8Array
     // Exactly iron's layout: the MAC covers these six fields joined by `*`.
-    const base = `${kPrefix}*${this.currentKeyId}*${salts.encryption}*${ivText}*${encryptedText}*${expiresAt}`
-    const mac = await this.#crypto.sign(keys.integrity, base)
-    const token = `${base}*${salts.integrity}*${encodeBase64Url(mac)}`
+    const base = `${kPrefix}*${this.currentKeyId}*${salts.encryption}*${backend.encodeBase64Url(iv)}*${backend.encodeBase64Url(encrypted)}*${expiresAt}`
+    let mac = backend.sign(keys.integrity, base)
+    if (mac instanceof Promise) mac = (yield mac) as Uint8Array
+    const token = `${base}*${salts.integrity}*${backend.encodeBase64Url(mac)}`
     if (token.length > this.#maxTokenLength) {
       throw new SessionError(
         SessionErrorCode.TOO_LARGE,
@@ -224,52 +341,32 @@ class IronSealer implements Sealer {
     return token
   }
 
-  async unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult> {
-    try {
-      return await this.#open(token, now, maxLifetimeMs)
-    } catch {
-      // Not reachable with a working `crypto.subtle`; a failure to verify is still no session.
-      return kBadSeal
-    }
-  }
-
-  async #open(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult> {
+  *#open(token: string, now: number, maxLifetimeMs: number): Steps<UnsealResult> {
     const requireExpiry = this.#requireExpiry
     if (typeof token !== 'string' || token.length > this.#maxTokenLength) return kMalformed
-
-    const hit = this.#results.get(token)
-    if (hit !== undefined) {
-      // Only tokens that passed every check below are stored, and each accepted token has exactly
-      // one spelling, so the token string is a safe key. Expiry depends on `now`: checked every time.
-      const failure = checkExpiry(hit.expiresAt, now, maxLifetimeMs)
-      if (failure !== undefined) {
-        if (failure === kExpired) this.#results.delete(token)
-        return failure
-      }
-      this.#results.delete(token)
-      this.#results.set(token, hit)
-      return { ok: true, payload: JSON.parse(hit.json), keyId: hit.keyId, expiresAt: hit.expiresAt }
-    }
 
     // Shape, in full, before any crypto (T2, T3, T5).
     const parts = token.split('*')
     if (parts.length !== 8) return kMalformed
     const [prefix, keyId, encryptionSalt, ivText, encryptedText, expiration, integritySalt, macText] =
       parts as [string, string, string, string, string, string, string, string]
+    // Our own salts are valid by construction: comparing is cheaper than matching them again.
+    const own = this.#salts
     if (
       prefix !== kPrefix ||
       !kKeyIdPattern.test(keyId) ||
-      !kSaltPattern.test(encryptionSalt) ||
-      !kSaltPattern.test(integritySalt)
+      (encryptionSalt !== own?.encryption && !kSaltPattern.test(encryptionSalt)) ||
+      (integritySalt !== own?.integrity && !kSaltPattern.test(integritySalt))
     ) {
       return kMalformed
     }
-    const iv = decodeBase64Url(ivText)
+    const backend = this.#crypto
+    const iv = backend.decodeBase64Url(ivText)
     if (iv === undefined || iv.length !== kIvBytes) return kMalformed
-    const encrypted = decodeBase64Url(encryptedText)
+    const encrypted = backend.decodeBase64Url(encryptedText)
     if (encrypted === undefined || encrypted.length === 0 || encrypted.length % kAesBlock !== 0)
       return kMalformed
-    const mac = decodeBase64Url(macText)
+    const mac = backend.decodeBase64Url(macText)
     if (mac === undefined || mac.length !== kMacBytes) return kMalformed
 
     // Iron treats a missing expiration as "never expires"; a session must always carry one (X4).
@@ -289,15 +386,21 @@ class IronSealer implements Sealer {
 
     // The MAC covers the first six fields exactly as they appear in the token.
     const macBase = token.slice(0, token.length - integritySalt.length - macText.length - 2)
-    const integrity = await this.#getKey(keyName, secret, 'integrity', integritySalt)
-    if (!(await this.#crypto.verify(integrity.key, mac, macBase))) return kBadSeal
+    let integrity = this.#getKey(keyName, secret, 'integrity', integritySalt)
+    if (integrity instanceof Promise) integrity = (yield integrity) as KeyLookup
+    let genuine = backend.verify(integrity.key, mac, macBase)
+    if (genuine instanceof Promise) genuine = (yield genuine) as boolean
+    if (!genuine) return kBadSeal
     // Keys are remembered only for salts that proved genuine, so forged salts cannot churn the cache.
     if (integrity.fresh) this.#rememberKey(keyName, 'integrity', integritySalt, integrity.key)
 
-    const encryption = await this.#getKey(keyName, secret, 'encryption', encryptionSalt)
+    let encryption = this.#getKey(keyName, secret, 'encryption', encryptionSalt)
+    if (encryption instanceof Promise) encryption = (yield encryption) as KeyLookup
     let json: string
     try {
-      json = kDecoder.decode(await this.#crypto.decrypt(encryption.key, iv, encrypted))
+      let plain = backend.decrypt(encryption.key, iv, encrypted)
+      if (plain instanceof Promise) plain = (yield plain) as Uint8Array
+      json = kDecoder.decode(plain)
     } catch {
       return kBadSeal
     }
@@ -309,39 +412,44 @@ class IronSealer implements Sealer {
     } catch {
       return kBadSeal
     }
-    if (requireExpiry) remember(this.#results, this.#cacheSize, token, { json, keyId, expiresAt })
+    if (requireExpiry) {
+      remember(this.#results, this.#cacheSize, resultKey(token), { token, json, keyId, expiresAt })
+    }
     return { ok: true, payload, keyId, expiresAt }
   }
 
-  #getSealKeys(): Promise<SealKeys> {
+  #getSealKeys(): SealKeys | Promise<SealKeys> {
     if (this.#sealKeys === undefined) {
       const secret = this.#sealSecret
-      this.#salts ??= { encryption: randomSalt(), integrity: randomSalt() }
+      this.#salts ??= { encryption: this.#randomSalt(), integrity: this.#randomSalt() }
       const salts = this.#salts
-      this.#sealKeys = Promise.all([
-        this.#crypto.derive(secret, 'encryption', salts.encryption),
-        this.#crypto.derive(secret, 'integrity', salts.integrity),
-      ]).then(
-        ([encryption, integrity]) => ({ encryption, integrity }),
-        (error: unknown) => {
-          this.#sealKeys = undefined
-          throw error
-        },
-      )
+      const encryption = this.#crypto.derive(secret, 'encryption', salts.encryption)
+      const integrity = this.#crypto.derive(secret, 'integrity', salts.integrity)
+      if (encryption instanceof Promise || integrity instanceof Promise) {
+        this.#sealKeys = Promise.all([encryption, integrity]).then(
+          ([encryption, integrity]) => (this.#sealKeys = { encryption, integrity }),
+          (error: unknown) => {
+            this.#sealKeys = undefined
+            throw error
+          },
+        )
+      } else {
+        this.#sealKeys = { encryption, integrity }
+      }
     }
     return this.#sealKeys
   }
 
-  async #getKey(
-    keyName: string,
-    secret: string,
-    purpose: Purpose,
-    salt: string,
-  ): Promise<{ key: Key; fresh: boolean }> {
-    if (keyName === this.currentKeyId) {
-      const own = this.#salts?.[purpose]
-      if (own !== undefined && salt === own)
-        return { key: (await this.#getSealKeys())[purpose], fresh: false }
+  #randomSalt(): string {
+    return uint8ArrayToHex(this.#crypto.randomBytes(kSaltBytes))
+  }
+
+  #getKey(keyName: string, secret: string, purpose: Purpose, salt: string): KeyLookup | Promise<KeyLookup> {
+    if (keyName === this.currentKeyId && salt === this.#salts?.[purpose]) {
+      const keys = this.#getSealKeys()
+      return keys instanceof Promise
+        ? keys.then((ready) => ({ key: ready[purpose], fresh: false }))
+        : { key: keys[purpose], fresh: false }
     }
     const cacheKey = `${purpose}*${keyName}*${salt}`
     const cached = this.#keys.get(cacheKey)
@@ -350,7 +458,10 @@ class IronSealer implements Sealer {
       this.#keys.set(cacheKey, cached)
       return { key: cached, fresh: false }
     }
-    return { key: await this.#crypto.derive(secret, purpose, salt), fresh: true }
+    const derived = this.#crypto.derive(secret, purpose, salt)
+    return derived instanceof Promise
+      ? derived.then((key) => ({ key, fresh: true }))
+      : { key: derived, fresh: true }
   }
 
   #rememberKey(keyName: string, purpose: Purpose, salt: string, key: Key): void {
