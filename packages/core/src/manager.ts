@@ -3,7 +3,7 @@ import { privateCacheControl } from './internal/cache-control.js'
 import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId, isSessionId } from './internal/ids.js'
-import { createSealer, type Sealer } from './internal/sealer.js'
+import { createSealer, type Sealer, type UnsealResult } from './internal/sealer.js'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
   createSession,
@@ -83,6 +83,19 @@ export interface SessionCycle<D extends object = SessionData> {
    * go out; pass the response's current `Cache-Control` so it can be made private if needed.
    */
   commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult>
+  /**
+   * `load()` without waiting, where nothing needs to be waited for: no session cookie, or a
+   * cookie-store session whose seal opens synchronously (`node:crypto`, or a cached unseal). Else
+   * `undefined`, and the session comes from `load()` (already under way: call it, do not start over).
+   * Lets an adapter go on in the same tick, as the framework would without a session middleware.
+   */
+  loadSync(): Session<D> | undefined
+  /**
+   * `commit()` without waiting, where no store write and no asynchronous crypto is needed (nothing
+   * to send, a clearing, or a seal on `node:crypto`). Else `undefined`, and the result comes from
+   * `commit()` (already under way). Throws what `commit()` would reject with.
+   */
+  commitSync(response?: { cacheControl?: string | undefined }): CommitResult | undefined
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -170,6 +183,15 @@ function unsupported(message: string): SessionError {
   return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }
 
+/** A commit that must seal (and maybe write the store) before it can answer. */
+interface Step {
+  json: string
+  now: number
+  expiresAt: number
+  changed: boolean
+  due: boolean
+}
+
 /** How a request's token travels: as cookies (chunked), or in the configured request/response header. */
 type Transport = 'cookie' | 'header'
 
@@ -190,7 +212,12 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #request: RequestInfo
   #transport: Transport = 'cookie'
   #present: string[] = []
+  /** What the request carries, read once: its token, the time it was read, whether it is a socket. */
+  #prelude: { value: string | undefined; now: number; socket: boolean } | undefined
+  /** A claim the synchronous path opened but could not finish (it needs the store). */
+  #claim: Claim | undefined
   #state: Promise<SessionState> | undefined
+  #resolved: SessionState | undefined
   #session: Promise<Session<D>> | undefined
   #loaded: Session<D> | undefined
   #commit: Promise<CommitResult> | undefined
@@ -215,13 +242,27 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   load(): Promise<Session<D>> {
     if (!this.#session) {
-      this.#state = this.#read()
-      this.#session = this.#state.then((state) => {
-        this.#loaded = createSession<D>(state, this)
-        return this.#loaded
-      })
+      const state = this.#readSync()
+      if (state) {
+        this.#state = Promise.resolve(state)
+        this.#session = Promise.resolve(this.#settle(state))
+      } else {
+        this.#state = this.#read()
+        this.#session = this.#state.then((later) => this.#settle(later))
+      }
     }
     return this.#session
+  }
+
+  loadSync(): Session<D> | undefined {
+    void this.load()
+    return this.#loaded
+  }
+
+  #settle(state: SessionState): Session<D> {
+    this.#resolved = state
+    this.#loaded = createSession<D>(state, this)
+    return this.#loaded
   }
 
   run<T>(fn: () => T): T {
@@ -230,12 +271,35 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult> {
-    this.#commit ??= this.#write(response?.cacheControl).catch((error: unknown) => {
+    this.#commit ??= this.#reported(this.#write(response?.cacheControl))
+    return this.#commit
+  }
+
+  commitSync(response?: { cacheControl?: string | undefined }): CommitResult | undefined {
+    if (this.#commit) return undefined
+    let outcome: CommitResult | Promise<CommitResult>
+    try {
+      outcome = this.#writeSync(response?.cacheControl)
+    } catch (error) {
+      this.#commit = this.#reported(Promise.reject(error))
+      // The caller gets the error thrown; the promise kept for commit() must not count as unhandled.
+      this.#commit.catch(() => {})
+      throw error
+    }
+    if (outcome instanceof Promise) {
+      this.#commit = this.#reported(outcome)
+      return undefined
+    }
+    this.#commit = Promise.resolve(outcome)
+    return outcome
+  }
+
+  #reported(pending: Promise<CommitResult>): Promise<CommitResult> {
+    return pending.catch((error: unknown) => {
       // Some frameworks have nowhere to report an error raised after the handler: say it here.
       this.#opts.emit({ type: 'commit-error', code: SessionError.is(error) ? error.code : 'ERR_UNKNOWN' })
       throw error
     })
-    return this.#commit
   }
 
   // --- load ---------------------------------------------------------------------------------
@@ -275,14 +339,50 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     return value
   }
 
-  async #read(): Promise<SessionState> {
-    const { cookie, store, emit, clock, absoluteMs } = this.#opts
-    const socket = this.#request.socket ?? isWebSocketUpgrade(this.#request.headers)
-    const value = this.#token()
-    const now = clock()
-    if (value === undefined) return this.#fresh(now, socket)
+  #readPrelude(): { value: string | undefined; now: number; socket: boolean } {
+    this.#prelude ??= {
+      value: this.#token(),
+      now: this.#opts.clock(),
+      socket: this.#request.socket ?? isWebSocketUpgrade(this.#request.headers),
+    }
+    return this.#prelude
+  }
 
-    const unsealed = await this.#sealer.unseal(value, now, absoluteMs)
+  /** The session, when it can be had without waiting; see `loadSync()`. */
+  #readSync(): SessionState | undefined {
+    const { value, now, socket } = this.#readPrelude()
+    if (value === undefined) return this.#fresh(now, socket)
+    const { absoluteMs, store, revocations } = this.#opts
+    const unsealed =
+      this.#sealer.unsealSync?.(value, now, absoluteMs) ?? this.#sealer.unsealCached(value, now, absoluteMs)
+    if (!unsealed) return undefined
+    const claim = this.#open(unsealed)
+    if (!claim) return this.#fresh(now, socket)
+    if (store || (revocations && claim.user !== undefined)) {
+      this.#claim = claim
+      return undefined
+    }
+    const built = this.#build(claim, undefined, now, socket)
+    return built === kEnded ? this.#fresh(now, socket) : built
+  }
+
+  async #read(): Promise<SessionState> {
+    const { value, now, socket } = this.#readPrelude()
+    if (value === undefined) return this.#fresh(now, socket)
+    const claim = this.#claim ?? this.#open(await this.#sealer.unseal(value, now, this.#opts.absoluteMs))
+    if (!claim) return this.#fresh(now, socket)
+    let state: SessionState | typeof kEnded
+    try {
+      state = await this.#resolve(claim, now, socket)
+    } catch (error) {
+      return this.#storeFailed(error, now, socket)
+    }
+    return state === kEnded ? this.#fresh(now, socket) : state
+  }
+
+  /** What an unsealed token claims, or `undefined` (with the reason reported) when it is no session. */
+  #open(unsealed: UnsealResult): Claim | undefined {
+    const { cookie, store, emit } = this.#opts
     if (!unsealed.ok) {
       if (unsealed.reason === 'unknown-key') {
         // A newer deploy sealed it: this instance cannot read it, but must not delete it either.
@@ -292,14 +392,14 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       } else {
         emit({ type: 'invalid', reason: unsealed.reason, cookie: cookie.name })
       }
-      return this.#fresh(now, socket)
+      return undefined
     }
     const payload = readPayload(unsealed.payload, cookie.name, store === undefined)
     if (!payload) {
       emit({ type: 'invalid', reason: 'bad-payload', cookie: cookie.name })
-      return this.#fresh(now, socket)
+      return undefined
     }
-    const claim: Claim = {
+    return {
       id: payload.id,
       createdAt: payload.c,
       refreshedAt: payload.r,
@@ -307,13 +407,6 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       user: payload.u,
       keyId: unsealed.keyId,
     }
-    let state: SessionState | typeof kEnded
-    try {
-      state = await this.#resolve(claim, now, socket)
-    } catch (error) {
-      return this.#storeFailed(error, now, socket)
-    }
-    return state === kEnded ? this.#fresh(now, socket) : state
   }
 
   /**
@@ -338,17 +431,29 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         return kEnded
       }
     }
+    const built = this.#build(claim, record, now, socket)
+    if (built === kEnded && store) {
+      // Met an expired record: delete it now rather than wait for the store's ttl (X7).
+      await store
+        .delete(claim.id)
+        .catch((error: unknown) => emit({ type: 'store-error', operation: 'delete', error }))
+    }
+    return built
+  }
+
+  /** The session a checked claim (and its record) make, or `kEnded` when its time is up. */
+  #build(
+    claim: Claim,
+    record: StoredSession | undefined,
+    now: number,
+    socket: boolean,
+  ): SessionState | typeof kEnded {
+    const user = record ? record.user : claim.user
     const createdAt = record ? record.createdAt : claim.createdAt
     const refreshedAt = record ? record.refreshedAt : claim.refreshedAt
     const expired = this.#expiredReason(createdAt, refreshedAt, now)
     if (expired) {
-      emit({ type: 'expired', reason: expired, cookie: cookie.name })
-      if (store) {
-        // Met an expired record: delete it now rather than wait for the store's ttl (X7).
-        await store
-          .delete(claim.id)
-          .catch((error: unknown) => emit({ type: 'store-error', operation: 'delete', error }))
-      }
+      this.#opts.emit({ type: 'expired', reason: expired, cookie: this.#opts.cookie.name })
       return kEnded
     }
     const data = loadedData(record ? record.data : claim.data)
@@ -499,13 +604,31 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async #write(cacheControl: string | undefined): Promise<CommitResult> {
     if (!this.#state) return NO_HEADERS
     const state = await this.#state
-    const opts = this.#opts
-    if (state.status === 'failed' || state.readOnly) return NO_HEADERS
     if (state.socket) {
       // Nothing can be sent to a socket's client: what changed is saved, as `save()` would.
       await this.save(state)
       return NO_HEADERS
     }
+    const step = this.#prepare(state, cacheControl)
+    return 'setCookie' in step ? step : this.#finish(state, step, cacheControl)
+  }
+
+  /** `commit()` in this tick where it can be: a result, or the promise of one when something waits. */
+  #writeSync(cacheControl: string | undefined): CommitResult | Promise<CommitResult> {
+    if (!this.#state) return NO_HEADERS
+    const state = this.#resolved
+    if (!state || state.socket) return this.#write(cacheControl)
+    const step = this.#prepare(state, cacheControl)
+    if ('setCookie' in step) return step
+    const { sealSync } = this.#sealer
+    if (this.#opts.store || !sealSync) return this.#finish(state, step, cacheControl)
+    return this.#emit(step, sealSync(this.#payload(state), step.expiresAt), cacheControl)
+  }
+
+  /** Decides what the response must carry: the final result, or the step that needs sealing (and the store). */
+  #prepare(state: SessionState, cacheControl: string | undefined): CommitResult | Step {
+    const opts = this.#opts
+    if (state.status === 'failed' || state.readOnly) return NO_HEADERS
     if (state.status === 'destroyed') return this.#clear(cacheControl)
     // A new session nobody wrote to: no serializing, no id, nothing to send (E1, E2).
     if (state.isNew && !state.forceEmit && isEmpty(state.data)) return NO_HEADERS
@@ -522,26 +645,38 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (changed || due || state.forceEmit) state.refreshedAt = now
     const expiresAt = this.expiresAt(state)
     if (expiresAt <= now) return this.#clear(cacheControl)
+    return { json, now, expiresAt, changed, due }
+  }
 
-    if (opts.store) {
-      if (changed || state.isNew || state.pendingWrite) {
-        if (!(await this.#persist(state, json, now))) return this.#clear(cacheControl)
-      } else if (due) {
-        await this.#touch(state, expiresAt, now)
+  async #finish(state: SessionState, step: Step, cacheControl: string | undefined): Promise<CommitResult> {
+    const { store } = this.#opts
+    if (store) {
+      if (step.changed || state.isNew || state.pendingWrite) {
+        if (!(await this.#persist(state, step.json, step.now))) return this.#clear(cacheControl)
+      } else if (step.due) {
+        await this.#touch(state, step.expiresAt, step.now)
       }
     }
+    return this.#emit(step, await this.#sealer.seal(this.#payload(state), step.expiresAt), cacheControl)
+  }
 
+  #payload(state: SessionState): Payload {
     const payload: Payload = {
       v: PAYLOAD_VERSION,
       id: this.idOf(state),
-      n: opts.cookie.name,
+      n: this.#opts.cookie.name,
       c: state.createdAt,
       r: state.refreshedAt,
     }
-    if (!opts.store) payload.d = state.data
+    if (!this.#opts.store) payload.d = state.data
     if (state.user !== undefined) payload.u = state.user
-    const token = await this.#sealer.seal(payload, expiresAt)
-    const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
+    return payload
+  }
+
+  /** The headers that carry `token`: the cookie (chunked as needed), or the token header. */
+  #emit(step: Step, token: string, cacheControl: string | undefined): CommitResult {
+    const opts = this.#opts
+    const { now, expiresAt } = step
     if (this.#transport === 'header') {
       if (token.length > opts.maxTotalSize) {
         throw new SessionError(
@@ -551,6 +686,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       }
       return this.#sendHeader(token, cacheControl)
     }
+    const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
     const setCookie = serializeSessionCookie(
       opts.cookie,
       token,
