@@ -6,6 +6,7 @@ import {
   type ManagerSource,
   resolveManager,
   type Session,
+  type SessionCycle,
   SessionError,
   type SessionManager,
 } from '@x/session-core'
@@ -52,11 +53,15 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
       secure: req.secure,
       headers: req.headers,
     })
-    deferHead(res, (cacheControl) => cycle.commit({ cacheControl }))
-    cycle.load().then((loaded) => {
+    deferHead(res, cycle)
+    const expose = (loaded: Session<SessionData>) => {
       ;(req as unknown as Record<string, unknown>)[property] = loaded
       cycle.run(next)
-    }, next)
+    }
+    // In this tick where nothing must be waited for, as Express would go on without a session.
+    const loaded = cycle.loadSync()
+    if (loaded) expose(loaded)
+    else cycle.load().then(expose, next)
   }
   return Object.assign(handler, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
 }
@@ -68,20 +73,47 @@ const headersSent = () =>
   Object.assign(new Error('Cannot set headers after they are sent'), { code: 'ERR_HTTP_HEADERS_SENT' })
 
 /**
- * Holds the response back until the session is committed, so whatever sends it (`res.json`,
- * `redirect`, `sendFile`, streaming, error handlers) carries the cookie. To the app the head counts
- * as sent from its first `writeHead`/`write`/`end`/`flushHeaders`, as without this: `headersSent` is
- * true (error handlers rely on it) and header changes throw; only the bytes wait.
+ * Commits the session when the response's head is about to go out, so whatever sends it
+ * (`res.json`, `redirect`, `sendFile`, streaming, error handlers) carries the cookie. When the
+ * engine can commit in that tick (nothing to send, or a cookie-store seal on `node:crypto`), the
+ * call goes straight through. Otherwise the response is held back until the commit resolves: to
+ * the app the head counts as sent from its first `writeHead`/`write`/`end`/`flushHeaders`, as
+ * without this (`headersSent` is true, which error handlers rely on, and header changes throw);
+ * only the bytes wait.
  */
-function deferHead(res: Response, commit: (cacheControl: string | undefined) => Promise<CommitResult>): void {
+function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
   const r = res as unknown as Record<Method | 'setHeader' | 'appendHeader' | 'removeHeader', Fn>
   const orig = { writeHead: r.writeHead, write: r.write, end: r.end, flushHeaders: r.flushHeaders }
   const queue: [Method, unknown[]][] = []
-  let state: 'open' | 'waiting' | 'done' | 'failed' = 'open'
+  let state = 'open' as 'open' | 'waiting' | 'done' | 'failed'
   let ended = false
   // Deferred writes return false, so a piped file is not read into memory while the store answers;
   // the 'drain' they promise comes once the bytes are handed to Node.
   let owesDrain = false
+
+  const cacheControl = () => {
+    const value = res.getHeader('Cache-Control')
+    return value === undefined ? undefined : [value].flat().join(', ')
+  }
+  const apply = (result: CommitResult) => {
+    for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
+    for (const [name, value] of result.headers) res.setHeader(name, value)
+    if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
+  }
+
+  /** Commits in this tick if the engine can; true when the head may go out now. */
+  const commitNow = (): boolean => {
+    let result: CommitResult | undefined
+    try {
+      result = cycle.commitSync({ cacheControl: cacheControl() })
+      if (result) apply(result)
+    } catch (error) {
+      fail(SessionError.is(error) ? error.status : 500, error)
+      return false
+    }
+    if (result) state = 'done'
+    return result !== undefined
+  }
 
   const settle = async (pending: Promise<CommitResult>, status: number) => {
     let result: CommitResult
@@ -92,9 +124,7 @@ function deferHead(res: Response, commit: (cacheControl: string | undefined) => 
     }
     state = 'done'
     try {
-      for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
-      for (const [name, value] of result.headers) res.setHeader(name, value)
-      if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
+      apply(result)
       res.statusCode = status // a status set once the head counted as sent has no effect, as in Node
       let drained = true
       for (let call = queue.shift(); call; call = queue.shift()) {
@@ -133,13 +163,13 @@ function deferHead(res: Response, commit: (cacheControl: string | undefined) => 
     queue.push([method, args])
     if (state !== 'open') return
     state = 'waiting'
-    const cacheControl = res.getHeader('Cache-Control')
-    const current = cacheControl === undefined ? undefined : [cacheControl].flat().join(', ')
-    void settle(commit(current), res.statusCode)
+    // commitSync() found it had to wait and started the commit: this is that same commit.
+    void settle(cycle.commit({ cacheControl: cacheControl() }), res.statusCode)
   }
 
   const patch = (name: Method, deferred: (self: Response, args: unknown[]) => unknown) => {
     r[name] = function (this: Response, ...args: unknown[]) {
+      if (state === 'open' && name !== 'writeHead') commitNow()
       return state === 'done' ? orig[name].apply(this, args) : deferred(this, args)
     }
   }
@@ -150,7 +180,10 @@ function deferHead(res: Response, commit: (cacheControl: string | undefined) => 
     const withReason = typeof args[1] === 'string'
     const headers = (withReason ? args[2] : args[1]) as OutgoingHttpHeaders | unknown[] | undefined
     if (headers) applyHeaders(self, headers)
-    start('writeHead', args.slice(0, withReason ? 2 : 1))
+    const head = args.slice(0, withReason ? 2 : 1)
+    if (commitNow()) return orig.writeHead.apply(self, head)
+    // commitNow() may have failed the response already (it reports through `state`).
+    if ((state as string) !== 'failed') start('writeHead', head)
     return self
   })
   patch('write', (_self, args) => {
@@ -179,7 +212,8 @@ function deferHead(res: Response, commit: (cacheControl: string | undefined) => 
   }
   Object.defineProperty(res, 'headersSent', {
     configurable: true,
-    get: () => state !== 'open' || sentGetter.call(res),
+    // Once committed in the same tick, Node's own answer: a head Node refused is not sent.
+    get: () => state === 'waiting' || state === 'failed' || sentGetter.call(res),
   })
 }
 

@@ -215,7 +215,8 @@ describe.each([
   describe('the head counts as sent from the first write, while its bytes wait for the commit', () => {
     let served: Served
     beforeAll(async () => {
-      served = await start({}, (app) => {
+      // A server store: the commit has to wait for it, so the response is held back.
+      served = await start({ store: memoryStore() }, (app) => {
         app.post('/observe', (req, res) => {
           req.session.n = 1
           const before = res.headersSent
@@ -263,6 +264,52 @@ describe.each([
     })
 
     it('a head Node refuses at replay becomes a plain 500, never a crash', async () => {
+      const reply = await send(`${served.url}/bad-status`, { method: 'POST' })
+      expect(reply.status).toBe(500)
+      expect(reply.body).not.toContain('never')
+    })
+  })
+
+  describe('when the commit need not wait (cookie store on node:crypto), the response goes out in the same tick', () => {
+    let served: Served
+    beforeAll(async () => {
+      served = await start({}, (app) => {
+        app.post('/observe', (req, res) => {
+          req.session.n = 1
+          const before = res.headersSent
+          const wrote = res.write('a')
+          const after = res.headersSent
+          res.end(JSON.stringify({ before, after, wrote }))
+        })
+        app.post('/head', (req, res) => {
+          req.session.n = 2
+          res.writeHead(201, { 'Set-Cookie': 'app=1; Path=/', 'Cache-Control': 'public, max-age=60' })
+          res.end('made')
+        })
+        app.post('/bad-status', (req, res) => {
+          req.session.n = 1
+          res.statusCode = 1000
+          res.end('never')
+        })
+      })
+    })
+    afterAll(() => served.close())
+
+    it("E7: write() is Node's own (it returns true), and the cookie went out with the head", async () => {
+      const reply = await send(`${served.url}/observe`, { method: 'POST' })
+      expect(reply.status).toBe(200)
+      expect(sessionCookies(reply)).toHaveLength(1)
+      expect(JSON.parse(reply.body.slice(1))).toEqual({ before: false, after: true, wrote: true })
+    })
+
+    it('E5, E10: headers passed to writeHead keep the session cookie and lose a public Cache-Control', async () => {
+      const reply = await send(`${served.url}/head`, { method: 'POST' })
+      expect(reply.status).toBe(201)
+      expect(cookieNames(reply).sort()).toEqual(['app', 'session'])
+      expect(reply.headers['cache-control']).toBe('private, max-age=60')
+    })
+
+    it('a status Node refuses is thrown to the app as without a session: an error response, never the body', async () => {
       const reply = await send(`${served.url}/bad-status`, { method: 'POST' })
       expect(reply.status).toBe(500)
       expect(reply.body).not.toContain('never')
