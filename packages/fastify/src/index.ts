@@ -56,45 +56,60 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
     })
     const slots = request as unknown as Slots
     slots[kCycle] = cycle
-    // Callback style, so the rest of the request runs inside the session's async context. Body
-    // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed from.
-    cycle.load().then((loaded) => {
+    // Callback style, so the rest of the request runs inside the session's async context (body
+    // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed
+    // from), and in this same tick when the engine need not wait.
+    const expose = (loaded: Session<SessionData>) => {
       slots[property] = loaded
       cycle.run(done)
-    }, done)
+    }
+    const loaded = cycle.loadSync()
+    if (loaded) expose(loaded)
+    else cycle.load().then(expose, done)
   })
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     const slots = request as unknown as Slots
     const cycle = slots[kCycle] as SessionCycle<SessionData> | null
     // onSend runs again for the error response when a commit (or a later onSend hook) throws:
     // the first pass committed or failed already, and its headers stay on the reply.
-    if (!cycle) return
+    if (!cycle) return done(null, payload)
     slots[kCycle] = null
-    const cacheControl = reply.getHeader('cache-control')
-    let result: CommitResult
-    try {
-      result = await cycle.commit({
-        cacheControl: cacheControl === undefined ? undefined : String(cacheControl),
-      })
-    } catch (error) {
+    const failed = (error: unknown) => {
       // Fastify keeps a status the handler chose (201, a redirect's 302) on the error response;
       // fail closed with the error's own status instead.
       reply.code(SessionError.is(error) ? error.status : 500)
       // The error response replaces the payload: release a stream nobody will read.
       ;(payload as { destroy?: () => void } | null)?.destroy?.()
-      throw error
+      done(error as Error)
     }
-    if (result.setCookie.length > 0) {
-      // getHeader also sees a Set-Cookie set on reply.raw, which Node's writeHead would replace with
-      // Fastify's own list: carry it over, then append ours.
-      const own = reply.getHeader('set-cookie')
-      const kept = own === undefined ? [] : Array.isArray(own) ? own : [String(own)]
-      reply.removeHeader('set-cookie')
-      reply.header('set-cookie', [...kept, ...result.setCookie])
+    const apply = (result: CommitResult) => {
+      try {
+        if (result.setCookie.length > 0) {
+          // getHeader also sees a Set-Cookie set on reply.raw, which Node's writeHead would replace
+          // with Fastify's own list: carry it over, then append ours.
+          const own = reply.getHeader('set-cookie')
+          const kept = own === undefined ? [] : Array.isArray(own) ? own : [String(own)]
+          reply.removeHeader('set-cookie')
+          reply.header('set-cookie', [...kept, ...result.setCookie])
+        }
+        for (const [name, value] of result.headers) reply.header(name, value)
+        if (result.cacheControl) reply.header('cache-control', result.cacheControl)
+      } catch (error) {
+        return failed(error)
+      }
+      done(null, payload)
     }
-    for (const [name, value] of result.headers) reply.header(name, value)
-    if (result.cacheControl) reply.header('cache-control', result.cacheControl)
+    const cacheControl = reply.getHeader('cache-control')
+    const response = { cacheControl: cacheControl === undefined ? undefined : String(cacheControl) }
+    let result: CommitResult | undefined
+    try {
+      result = cycle.commitSync(response)
+    } catch (error) {
+      return failed(error)
+    }
+    if (result) apply(result)
+    else cycle.commit(response).then(apply, failed)
   })
 }
 
