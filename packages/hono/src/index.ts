@@ -49,7 +49,7 @@ export function session<D extends object = SessionData, P extends string = 'sess
       secure: c.req.url.startsWith('https:'),
       headers: c.req.raw.headers,
     })
-    ;(c as Context).set(property, await cycle.load())
+    ;(c as Context).set(property, cycle.loadSync() ?? (await cycle.load()))
 
     // Hono's compose has already turned a handler's error into the onError response (and set
     // `c.error`), so this runs for thrown handlers too: their session changes are still committed.
@@ -57,7 +57,8 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
-      result = await cycle.commit({ cacheControl: c.res.headers.get('cache-control') ?? undefined })
+      const response = { cacheControl: c.res.headers.get('cache-control') ?? undefined }
+      result = cycle.commitSync(response) ?? (await cycle.commit(response))
     } catch (err) {
       if (!SessionError.is(err)) throw err
       return fail(c, err.status)

@@ -45,7 +45,7 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
   const middleware: Middleware = async (ctx, next) => {
     const { headers } = ctx.req
     const cycle = manager.begin({ cookieHeader: headers.cookie, secure: ctx.secure, headers })
-    ctx[property] = await cycle.load()
+    ctx[property] = cycle.loadSync() ?? (await cycle.load())
     let thrown: { error: unknown } | undefined
     try {
       await cycle.run(next)
@@ -54,7 +54,8 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
     }
     let result: CommitResult
     try {
-      result = await cycle.commit({ cacheControl: headerValue(ctx.response.get('Cache-Control')) })
+      const response = { cacheControl: headerValue(ctx.response.get('Cache-Control')) }
+      result = cycle.commitSync(response) ?? (await cycle.commit(response))
     } catch (error) {
       // Koa answers with `err.status` (503 when the store is down), so the client never gets a
       // success without its cookie. When the handler threw first, its error answers and the
