@@ -17,11 +17,14 @@ const html = (text) =>
 app.get('/', (req, res) => {
   req.session.visits = (req.session.visits ?? 0) + 1
   const user = req.session.user
+  // Flash messages: left by the previous request, shown once.
+  const notices = req.session.flash('notice')
   res.type('html').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>@x/session demo</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem}pre{background:#f4f4f4;padding:1rem;overflow:auto}</style></head>
 <body>
 <h1>@x/session demo</h1>
+${notices.map((notice) => `<p role="status"><strong>${html(notice)}</strong></p>`).join('')}
 <p>You have visited this page <strong>${req.session.visits}</strong> time(s) in this session.</p>
 ${
   user
@@ -45,6 +48,7 @@ app.post('/login', async (req, res) => {
   // A new id on every privilege change: the old cookie cannot be used to ride along.
   await req.session.regenerate({ keep: true })
   req.session.user = name
+  req.session.flash('notice', `Welcome, ${name}. This message is shown once.`)
   res.redirect(303, '/')
 })
 
