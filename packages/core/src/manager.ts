@@ -9,11 +9,13 @@ import {
   createSession,
   type Data,
   loadedData,
+  markDirty,
   nullData,
   type Session,
   type SessionData,
   type SessionHost,
   type SessionState,
+  snapshotOf,
 } from './session.js'
 import type { StoredSession } from './store.js'
 
@@ -456,14 +458,13 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       this.#opts.emit({ type: 'expired', reason: expired, cookie: this.#opts.cookie.name })
       return kEnded
     }
-    const data = loadedData(record ? record.data : claim.data)
     return {
       id: claim.id,
       isNew: false,
       createdAt,
       refreshedAt,
-      data,
-      snapshot: JSON.stringify(data),
+      data: loadedData(record ? record.data : claim.data),
+      snapshot: undefined,
       version: record ? record.version : 0,
       user: typeof user === 'string' ? user : undefined,
       keyId: claim.keyId,
@@ -528,7 +529,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     state.refreshedAt = now
     state.status = 'active'
     state.forceEmit = true
-    if (!keep) state.data = nullData()
+    if (!keep) {
+      markDirty(state)
+      state.data = nullData()
+    }
   }
 
   async destroy(state: SessionState): Promise<void> {
@@ -538,6 +542,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     state.status = 'destroyed'
     // Like a session ended elsewhere and then reloaded: it holds nothing stored any more.
     state.isNew = true
+    markDirty(state)
     state.data = nullData()
   }
 
@@ -549,7 +554,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       createdAt: state.createdAt,
       refreshedAt: state.refreshedAt,
       // The cookie store holds nothing newer than the request's own seal: unsaved changes are dropped.
-      data: JSON.parse(state.snapshot) as Data,
+      data: state.dirty ? (JSON.parse(snapshotOf(state)) as Data) : state.data,
       user: state.user,
       keyId: state.keyId,
     }
@@ -571,8 +576,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async save(state: SessionState): Promise<void> {
     const { store, clock } = this.#opts
     if (state.status !== 'active' || state.readOnly) return
-    const json = serialize(state.data)
-    const changed = json !== state.snapshot || state.pendingWrite
+    const json = state.dirty ? serialize(state.data) : snapshotOf(state)
+    const changed = json !== snapshotOf(state) || state.pendingWrite
     if (state.socket) {
       if (!changed) return
       this.assertWritable(state, 'save a change')
@@ -633,8 +638,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     // A new session nobody wrote to: no serializing, no id, nothing to send (E1, E2).
     if (state.isNew && !state.forceEmit && isEmpty(state.data)) return NO_HEADERS
 
-    const json = serialize(state.data)
-    const changed = json !== state.snapshot
+    // Nothing that could change the data happened: no need to serialize it to find out.
+    const json = state.dirty ? serialize(state.data) : snapshotOf(state)
+    const changed = json !== snapshotOf(state)
     if (state.isNew && !changed && !state.forceEmit) return NO_HEADERS
     const now = opts.clock()
     const due = state.forceRefresh || now - state.refreshedAt >= opts.rollingMs
@@ -722,7 +728,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const ttl = Math.ceil((expiresAt - now) / 1000)
     try {
       if (store.touch) await store.touch(state.id, ttl, state.refreshedAt)
-      else await this.#persist(state, state.snapshot, now)
+      else await this.#persist(state, snapshotOf(state), now)
     } catch (error) {
       emit({ type: 'store-error', operation: 'touch', error })
       throw storeError(error)
@@ -781,7 +787,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         throw storeError(error)
       }
       if (!isRecord(fresh)) return false
-      state.data = reapply(loadedData(fresh.data), state.snapshot, state.data)
+      state.data = reapply(loadedData(fresh.data), snapshotOf(state), state.data)
       json = serialize(state.data)
       state.snapshot = JSON.stringify(loadedData(fresh.data))
       state.version = fresh.version
@@ -822,9 +828,10 @@ function developmentSecret(): string {
 /** The per-request state every session starts with, loaded or new. */
 function requestFlags(): Pick<
   SessionState,
-  'status' | 'failure' | 'readOnly' | 'forceEmit' | 'forceRefresh' | 'pendingWrite'
+  'status' | 'failure' | 'readOnly' | 'forceEmit' | 'forceRefresh' | 'pendingWrite' | 'dirty'
 > {
   return {
+    dirty: false,
     status: 'active',
     failure: undefined,
     readOnly: false,

@@ -109,8 +109,17 @@ export interface SessionState {
   createdAt: number
   refreshedAt: number
   data: Data
-  /** JSON of the data as loaded: anything that serializes differently at commit is a change. */
-  snapshot: string
+  /**
+   * JSON of the data as loaded: anything that serializes differently at commit is a change. Taken
+   * lazily, just before the first access that could change the data (see `dirty`), so a request
+   * that only reads strings and numbers never serializes its session at all.
+   */
+  snapshot: string | undefined
+  /**
+   * Whether anything that could change the data happened: a write, or a read that handed out an
+   * object (nested mutation is possible from then on). Once set it stays set for the request.
+   */
+  dirty: boolean
   /** Store record version the data was read at (0: none). */
   version: number
   /** The user the session is bound to (per-user index, revocation). */
@@ -141,6 +150,25 @@ export interface SessionHost {
   idOf(state: SessionState): string
   /** Throws SOCKET_READ_ONLY when `state` cannot change (a WebSocket's session that could not be saved). */
   assertWritable(state: SessionState, what: string): void
+}
+
+/** The loaded data's JSON, taken now if no access could have changed the data yet. */
+export function snapshotOf(state: SessionState): string {
+  state.snapshot ??= JSON.stringify(state.data)
+  return state.snapshot
+}
+
+/** Call before anything that could change the data: keeps the snapshot as it was loaded. */
+export function markDirty(state: SessionState): void {
+  if (state.dirty) return
+  snapshotOf(state)
+  state.dirty = true
+}
+
+/** A value handed out: an object can be mutated in place, so from then on the data may change. */
+function handOut(state: SessionState, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null) markDirty(state)
+  return value
 }
 
 export function nullData(source?: object): Data {
@@ -199,18 +227,20 @@ class SessionImpl {
     return new Date(this.#host.expiresAt(this.#state))
   }
   get(key: string) {
-    return RESERVED_KEYS.has(key) ? undefined : this.#state.data[key]
+    return RESERVED_KEYS.has(key) ? undefined : handOut(this.#state, this.#state.data[key])
   }
   set(key: string, value: unknown) {
     assertDataKey(key)
     if (this.#state.data[key] === value && value !== undefined) return
     this.#host.assertWritable(this.#state, 'change the session')
+    markDirty(this.#state)
     if (value === undefined) delete this.#state.data[key]
     else this.#state.data[key] = value
   }
   delete(key: string) {
     if (RESERVED_KEYS.has(key) || !Object.hasOwn(this.#state.data, key)) return
     this.#host.assertWritable(this.#state, 'change the session')
+    markDirty(this.#state)
     delete this.#state.data[key]
   }
   has(key: string) {
@@ -219,6 +249,7 @@ class SessionImpl {
   clear() {
     if (isEmptyData(this.#state.data)) return
     this.#host.assertWritable(this.#state, 'change the session')
+    markDirty(this.#state)
     this.#state.data = nullData()
   }
   regenerate(options?: unknown, cb?: unknown) {
@@ -255,6 +286,8 @@ class SessionImpl {
     return withCallback(this.#host.reload(this.#state), cb)
   }
   toJSON() {
+    // The copy is shallow: its objects are the session's own.
+    markDirty(this.#state)
     const copy = { ...this.#state.data }
     delete copy[FLASH]
     return copy
@@ -265,6 +298,7 @@ class SessionImpl {
     if (args.length === 0) {
       if (box === undefined) return {}
       this.#host.assertWritable(this.#state, 'read flash messages')
+      markDirty(this.#state)
       delete data[FLASH]
       return { ...box }
     }
@@ -276,6 +310,7 @@ class SessionImpl {
       const messages = box !== undefined && Object.hasOwn(box, key) ? box[key] : undefined
       if (messages === undefined) return []
       this.#host.assertWritable(this.#state, 'read flash messages')
+      markDirty(this.#state)
       delete (box as Record<string, unknown[]>)[key]
       if (isEmptyData(box as Data)) delete data[FLASH]
       return messages
@@ -288,6 +323,7 @@ class SessionImpl {
       )
     }
     this.#host.assertWritable(this.#state, 'add a flash message')
+    markDirty(this.#state)
     const next: Record<string, unknown[]> = box ?? Object.create(null)
     next[key] = [...(Object.hasOwn(next, key) ? (next[key] as unknown[]) : []), value]
     data[FLASH] = next
@@ -331,7 +367,7 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
         const value = (impl as unknown as Record<string, unknown>)[key]
         return typeof value === 'function' ? value.bind(impl) : value
       }
-      return state.data[key]
+      return handOut(state, state.data[key])
     },
     set(_target, key, value) {
       check()
@@ -354,7 +390,7 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
     getOwnPropertyDescriptor(_target, key) {
       check()
       if (typeof key !== 'string' || !impl.has(key)) return undefined
-      return { value: state.data[key], writable: true, enumerable: true, configurable: true }
+      return { value: handOut(state, state.data[key]), writable: true, enumerable: true, configurable: true }
     },
     defineProperty(_target, key, descriptor) {
       check()

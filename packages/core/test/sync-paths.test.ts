@@ -64,3 +64,42 @@ describe('loadSync() and commitSync()', () => {
     await expect(cycle.commit()).rejects.toEqual(expect.objectContaining({ code: 'ERR_SESSION_TOO_LARGE' }))
   })
 })
+
+describe('change detection without serializing', () => {
+  it('L2: a nested object reached through a read, toJSON() or a spread is still watched', async () => {
+    const { manager, cookieOf } = setup()
+    const first = manager.begin({ cookieHeader: undefined })
+    Object.assign(first.loadSync() as Loose, { user: 'ada', cart: { items: [] }, tags: ['a'] })
+    const cookie = cookieOf(first.commitSync()?.setCookie ?? [])
+    const reach: ((s: Loose) => void)[] = [
+      (s) => s.cart.items.push(1),
+      (s) => s.get('cart').items.push(1),
+      (s) => s.toJSON().cart.items.push(1),
+      (s) => ({ ...s }).tags.push('b'),
+    ]
+    for (const mutate of reach) {
+      const cycle = manager.begin({ cookieHeader: cookie })
+      mutate(cycle.loadSync())
+      expect(cycle.commitSync()?.setCookie).toHaveLength(1)
+    }
+    const untouched = manager.begin({ cookieHeader: cookie })
+    const session: Loose = untouched.loadSync()
+    expect([session.user, session.has('cart'), 'cart' in session]).toEqual(['ada', true, true])
+    expect(untouched.commitSync()).toEqual({ setCookie: [], headers: [] })
+  })
+
+  it('an object kept from before save() and changed after it is saved again', async () => {
+    const store = memoryStore()
+    const { manager, cookieOf } = setup({ store })
+    const first = manager.begin({ cookieHeader: undefined })
+    ;(first.loadSync() as Loose).cart = { items: [] }
+    const cookie = cookieOf((await first.commit()).setCookie)
+    const socket: Loose = await manager.upgrade({ headers: { cookie } })
+    const cart = socket.cart
+    cart.items.push(1)
+    await socket.save()
+    cart.items.push(2)
+    await socket.save()
+    expect(((await manager.begin({ cookieHeader: cookie }).load()) as Loose).cart).toEqual({ items: [1, 2] })
+  })
+})
