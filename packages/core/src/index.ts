@@ -7,6 +7,7 @@ export {
   type HeaderSource,
   type ManagerSource,
   type RequestInfo,
+  type ResponseInfo,
   resolveManager,
   type SessionCycle,
   type SessionManager,

@@ -65,6 +65,15 @@ export interface RequestInfo {
   socket?: boolean
 }
 
+/**
+ * What the engine may need to know of the response. `cacheControl` is read only when the session
+ * emits something, so an adapter may make it a getter over a header that is costly to look up.
+ */
+export interface ResponseInfo {
+  /** The response's current `Cache-Control`, made private when a cookie or token goes out (E10). */
+  readonly cacheControl?: string | undefined
+}
+
 export interface CommitResult {
   /** `Set-Cookie` values to append (never to replace the app's own). Empty: send nothing. */
   setCookie: string[]
@@ -84,7 +93,7 @@ export interface SessionCycle<D extends object = SessionData> {
    * Saves what changed and returns the headers to send. Call once, before the response's headers
    * go out; pass the response's current `Cache-Control` so it can be made private if needed.
    */
-  commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult>
+  commit(response?: ResponseInfo): Promise<CommitResult>
   /**
    * `load()` without waiting, where nothing needs to be waited for: no session cookie, or a
    * cookie-store session whose seal opens synchronously (`node:crypto`, or a cached unseal). Else
@@ -97,7 +106,7 @@ export interface SessionCycle<D extends object = SessionData> {
    * to send, a clearing, or a seal on `node:crypto`). Else `undefined`, and the result comes from
    * `commit()` (already under way). Throws what `commit()` would reject with.
    */
-  commitSync(response?: { cacheControl?: string | undefined }): CommitResult | undefined
+  commitSync(response?: ResponseInfo): CommitResult | undefined
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -272,16 +281,16 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     return runner ? runner.run(this as SessionCycle<object>, fn) : fn()
   }
 
-  commit(response?: { cacheControl?: string | undefined }): Promise<CommitResult> {
-    this.#commit ??= this.#reported(this.#write(response?.cacheControl))
+  commit(response: ResponseInfo = {}): Promise<CommitResult> {
+    this.#commit ??= this.#reported(this.#write(response))
     return this.#commit
   }
 
-  commitSync(response?: { cacheControl?: string | undefined }): CommitResult | undefined {
+  commitSync(response: ResponseInfo = {}): CommitResult | undefined {
     if (this.#commit) return undefined
     let outcome: CommitResult | Promise<CommitResult>
     try {
-      outcome = this.#writeSync(response?.cacheControl)
+      outcome = this.#writeSync(response)
     } catch (error) {
       this.#commit = this.#reported(Promise.reject(error))
       // The caller gets the error thrown; the promise kept for commit() must not count as unhandled.
@@ -606,7 +615,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   // --- commit ------------------------------------------------------------------------------
 
-  async #write(cacheControl: string | undefined): Promise<CommitResult> {
+  async #write(response: ResponseInfo): Promise<CommitResult> {
     if (!this.#state) return NO_HEADERS
     const state = await this.#state
     if (state.socket) {
@@ -614,27 +623,27 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       await this.save(state)
       return NO_HEADERS
     }
-    const step = this.#prepare(state, cacheControl)
-    return 'setCookie' in step ? step : this.#finish(state, step, cacheControl)
+    const step = this.#prepare(state, response)
+    return 'setCookie' in step ? step : this.#finish(state, step, response)
   }
 
   /** `commit()` in this tick where it can be: a result, or the promise of one when something waits. */
-  #writeSync(cacheControl: string | undefined): CommitResult | Promise<CommitResult> {
+  #writeSync(response: ResponseInfo): CommitResult | Promise<CommitResult> {
     if (!this.#state) return NO_HEADERS
     const state = this.#resolved
-    if (!state || state.socket) return this.#write(cacheControl)
-    const step = this.#prepare(state, cacheControl)
+    if (!state || state.socket) return this.#write(response)
+    const step = this.#prepare(state, response)
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer
-    if (this.#opts.store || !sealSync) return this.#finish(state, step, cacheControl)
-    return this.#emit(step, sealSync(this.#payload(state), step.expiresAt), cacheControl)
+    if (this.#opts.store || !sealSync) return this.#finish(state, step, response)
+    return this.#emit(step, sealSync(this.#payload(state), step.expiresAt), response)
   }
 
   /** Decides what the response must carry: the final result, or the step that needs sealing (and the store). */
-  #prepare(state: SessionState, cacheControl: string | undefined): CommitResult | Step {
+  #prepare(state: SessionState, response: ResponseInfo): CommitResult | Step {
     const opts = this.#opts
     if (state.status === 'failed' || state.readOnly) return NO_HEADERS
-    if (state.status === 'destroyed') return this.#clear(cacheControl)
+    if (state.status === 'destroyed') return this.#clear(response)
     // A new session nobody wrote to: no serializing, no id, nothing to send (E1, E2).
     if (state.isNew && !state.forceEmit && isEmpty(state.data)) return NO_HEADERS
 
@@ -650,20 +659,20 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     // A key rotation alone re-seals without sliding the idle window: loading never extends a session.
     if (changed || due || state.forceEmit) state.refreshedAt = now
     const expiresAt = this.expiresAt(state)
-    if (expiresAt <= now) return this.#clear(cacheControl)
+    if (expiresAt <= now) return this.#clear(response)
     return { json, now, expiresAt, changed, due }
   }
 
-  async #finish(state: SessionState, step: Step, cacheControl: string | undefined): Promise<CommitResult> {
+  async #finish(state: SessionState, step: Step, response: ResponseInfo): Promise<CommitResult> {
     const { store } = this.#opts
     if (store) {
       if (step.changed || state.isNew || state.pendingWrite) {
-        if (!(await this.#persist(state, step.json, step.now))) return this.#clear(cacheControl)
+        if (!(await this.#persist(state, step.json, step.now))) return this.#clear(response)
       } else if (step.due) {
         await this.#touch(state, step.expiresAt, step.now)
       }
     }
-    return this.#emit(step, await this.#sealer.seal(this.#payload(state), step.expiresAt), cacheControl)
+    return this.#emit(step, await this.#sealer.seal(this.#payload(state), step.expiresAt), response)
   }
 
   #payload(state: SessionState): Payload {
@@ -680,7 +689,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   /** The headers that carry `token`: the cookie (chunked as needed), or the token header. */
-  #emit(step: Step, token: string, cacheControl: string | undefined): CommitResult {
+  #emit(step: Step, token: string, response: ResponseInfo): CommitResult {
     const opts = this.#opts
     const { now, expiresAt } = step
     if (this.#transport === 'header') {
@@ -690,7 +699,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
           `the session token takes ${token.length} bytes, over the ${opts.maxTotalSize}-byte limit; store less data in it or use a server store`,
         )
       }
-      return this.#sendHeader(token, cacheControl)
+      return this.#sendHeader(token, response)
     }
     const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
     const setCookie = serializeSessionCookie(
@@ -705,20 +714,24 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         maxTotal: opts.maxTotalSize,
       },
     )
-    return { setCookie, headers: [], cacheControl: privateCacheControl(cacheControl) }
+    return { setCookie, headers: [], cacheControl: privateCacheControl(response.cacheControl) }
   }
 
   /** Header transport: the token, or an empty value that tells the client to drop its own. */
-  #sendHeader(token: string, cacheControl: string | undefined): CommitResult {
+  #sendHeader(token: string, response: ResponseInfo): CommitResult {
     const name = (this.#opts.tokenHeader as { name: string }).name
-    return { setCookie: [], headers: [[name, token]], cacheControl: privateCacheControl(cacheControl) }
+    return {
+      setCookie: [],
+      headers: [[name, token]],
+      cacheControl: privateCacheControl(response.cacheControl),
+    }
   }
 
-  #clear(cacheControl: string | undefined): CommitResult {
-    if (this.#transport === 'header') return this.#sendHeader('', cacheControl)
+  #clear(response: ResponseInfo): CommitResult {
+    if (this.#transport === 'header') return this.#sendHeader('', response)
     const setCookie = clearSessionCookie(this.#opts.cookie, this.#present, this.#request.secure === true)
     return setCookie.length
-      ? { setCookie, headers: [], cacheControl: privateCacheControl(cacheControl) }
+      ? { setCookie, headers: [], cacheControl: privateCacheControl(response.cacheControl) }
       : NO_HEADERS
   }
 

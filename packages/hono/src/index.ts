@@ -15,6 +15,8 @@ export * from '@x/session-core'
  */
 export interface SessionData extends CoreSessionData {}
 
+type NodeHeaders = Readonly<Record<string, string | string[] | undefined>>
+
 /** The Hono `Env` that types `c.get(property)`: `new Hono<SessionEnv>()`. */
 export type SessionEnv<D extends object = SessionData, P extends string = 'session'> = {
   Variables: { [K in P]: Session<D> }
@@ -40,14 +42,18 @@ export function session<D extends object = SessionData, P extends string = 'sess
   const manager = resolveManager<D>(source)
 
   return async (c, next) => {
+    // On @hono/node-server the Node request is `c.env.incoming`: its headers are there already,
+    // where asking the Request for them would build a Headers object first. Duck-typed, so other
+    // runtimes (no `incoming`) use the Request's own.
+    const node = (c.env as { incoming?: { headers?: NodeHeaders } } | undefined)?.incoming?.headers
     const cycle = manager.begin({
-      // Node (undici), Bun, Deno and workerd join repeated Cookie lines with "; " (smoke/run.mjs
+      // Node, undici, Bun, Deno and workerd join repeated Cookie lines with "; " (smoke/run.mjs
       // checks it), which core parses as one header. Splitting on ',' here would let a cookie value
       // holding ", name=..." (set by a sibling subdomain) pose as a `__Host-` session.
-      cookieHeader: c.req.raw.headers.get('cookie') ?? undefined,
+      cookieHeader: node ? node.cookie : (c.req.raw.headers.get('cookie') ?? undefined),
       // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
       secure: c.req.url.startsWith('https:'),
-      headers: c.req.raw.headers,
+      headers: node ?? c.req.raw.headers,
     })
     ;(c as Context).set(property, cycle.loadSync() ?? (await cycle.load()))
 
@@ -57,7 +63,12 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
-      const response = { cacheControl: c.res.headers.get('cache-control') ?? undefined }
+      // Read only if the session sends something: a response's headers can be costly to reach.
+      const response = {
+        get cacheControl() {
+          return c.res.headers.get('cache-control') ?? undefined
+        },
+      }
       result = cycle.commitSync(response) ?? (await cycle.commit(response))
     } catch (err) {
       if (!SessionError.is(err)) throw err
