@@ -240,7 +240,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   get loaded() {
-    return this.#state !== undefined
+    return this.#resolved !== undefined || this.#state !== undefined
   }
 
   get session() {
@@ -253,21 +253,20 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   load(): Promise<Session<D>> {
     if (!this.#session) {
-      const state = this.#readSync()
-      if (state) {
-        this.#state = Promise.resolve(state)
-        this.#session = Promise.resolve(this.#settle(state))
-      } else {
-        this.#state = this.#read()
-        this.#session = this.#state.then((later) => this.#settle(later))
-      }
+      const loaded = this.loadSync()
+      // Promises only for callers that ask for one: the synchronous path allocates none.
+      if (loaded) this.#session = Promise.resolve(loaded)
     }
-    return this.#session
+    return this.#session as Promise<Session<D>>
   }
 
   loadSync(): Session<D> | undefined {
-    void this.load()
-    return this.#loaded
+    if (this.#loaded !== undefined || this.#state !== undefined) return this.#loaded
+    const state = this.#readSync()
+    if (state) return this.#settle(state)
+    this.#state = this.#read()
+    this.#session = this.#state.then((later) => this.#settle(later))
+    return undefined
   }
 
   #settle(state: SessionState): Session<D> {
@@ -287,7 +286,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   commitSync(response: ResponseInfo = {}): CommitResult | undefined {
-    if (this.#commit) return undefined
+    if (this.#commit !== undefined) return undefined
     let outcome: CommitResult | Promise<CommitResult>
     try {
       outcome = this.#writeSync(response)
@@ -316,20 +315,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   // --- load ---------------------------------------------------------------------------------
 
   #fresh(now: number, socket: boolean): SessionState {
-    return {
-      // Drawn when first needed: most requests without a session never need one.
-      id: '',
-      isNew: true,
-      createdAt: now,
-      refreshedAt: now,
-      data: nullData(),
-      snapshot: '{}',
-      version: 0,
-      user: undefined,
-      keyId: undefined,
-      socket,
-      ...requestFlags(),
-    }
+    // The id is drawn when first needed: most requests without a session never need one.
+    return new State('', true, now, now, nullData(), '{}', 0, undefined, undefined, socket)
   }
 
   /** The token the request carries, from the header transport when it is used, else the cookie. */
@@ -467,19 +454,21 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       this.#opts.emit({ type: 'expired', reason: expired, cookie: this.#opts.cookie.name })
       return kEnded
     }
-    return {
-      id: claim.id,
-      isNew: false,
+    const data = loadedData(record ? record.data : claim.data)
+    const version = record ? record.version : 0
+    const bound = typeof user === 'string' ? user : undefined
+    return new State(
+      claim.id,
+      false,
       createdAt,
       refreshedAt,
-      data: loadedData(record ? record.data : claim.data),
-      snapshot: undefined,
-      version: record ? record.version : 0,
-      user: typeof user === 'string' ? user : undefined,
-      keyId: claim.keyId,
+      data,
+      undefined,
+      version,
+      bound,
+      claim.keyId,
       socket,
-      ...requestFlags(),
-    }
+    )
   }
 
   #storeFailed(error: unknown, now: number, socket: boolean): SessionState {
@@ -616,8 +605,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   // --- commit ------------------------------------------------------------------------------
 
   async #write(response: ResponseInfo): Promise<CommitResult> {
-    if (!this.#state) return NO_HEADERS
-    const state = await this.#state
+    const state = this.#resolved ?? (await this.#state)
+    if (!state) return NO_HEADERS
     if (state.socket) {
       // Nothing can be sent to a socket's client: what changed is saved, as `save()` would.
       await this.save(state)
@@ -629,9 +618,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   /** `commit()` in this tick where it can be: a result, or the promise of one when something waits. */
   #writeSync(response: ResponseInfo): CommitResult | Promise<CommitResult> {
-    if (!this.#state) return NO_HEADERS
     const state = this.#resolved
-    if (!state || state.socket) return this.#write(response)
+    if (!state) return this.#state === undefined ? NO_HEADERS : this.#write(response)
+    if (state.socket) return this.#write(response)
     const step = this.#prepare(state, response)
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer
@@ -838,20 +827,28 @@ function developmentSecret(): string {
   return generatedSecret
 }
 
-/** The per-request state every session starts with, loaded or new. */
-function requestFlags(): Pick<
-  SessionState,
-  'status' | 'failure' | 'readOnly' | 'forceEmit' | 'forceRefresh' | 'pendingWrite' | 'dirty'
-> {
-  return {
-    dirty: false,
-    status: 'active',
-    failure: undefined,
-    readOnly: false,
-    forceEmit: false,
-    forceRefresh: false,
-    pendingWrite: false,
-  }
+/** A request's session state: a class, so every state has one shape and is cheap to make. */
+class State implements SessionState {
+  status: SessionState['status'] = 'active'
+  failure: SessionError | undefined = undefined
+  readOnly = false
+  forceEmit = false
+  forceRefresh = false
+  pendingWrite = false
+  dirty = false
+
+  constructor(
+    public id: string,
+    public isNew: boolean,
+    public createdAt: number,
+    public refreshedAt: number,
+    public data: Data,
+    public snapshot: string | undefined,
+    public version: number,
+    public user: string | undefined,
+    public keyId: string | undefined,
+    public socket: boolean,
+  ) {}
 }
 
 /** Applies to `base` the top-level keys that differ between the loaded snapshot and `current`. */

@@ -44,7 +44,13 @@ describe('loadSync() and commitSync()', () => {
   it('with a server store both answer undefined and the work goes on in load() and commit(), once', async () => {
     const store = memoryStore()
     let sets = 0
-    const counted = { ...store, set: (...args: Parameters<typeof store.set>) => (sets++, store.set(...args)) }
+    const counted = {
+      ...store,
+      set: (...args: Parameters<typeof store.set>) => {
+        sets++
+        return store.set(...args)
+      },
+    }
     const { manager, cookieOf } = setup({ store: counted })
     const first = manager.begin({ cookieHeader: undefined })
     ;(first.loadSync() as Loose).user = 'ada'
