@@ -172,7 +172,7 @@ const add = (framework, library, libraryLabel, store, kind, peer) => {
     kind,
     peer,
     // Quick mode measures bare, the cookie store and the peers; it still verifies everything else.
-    measured: !quick || peer || kind === 'bare' || store === 'cookie',
+    measured: !quick || peer || kind === 'bare' || kind === 'floor' || store === 'cookie',
     runs: [],
     spec: {
       framework,
@@ -186,6 +186,7 @@ const add = (framework, library, libraryLabel, store, kind, peer) => {
 }
 for (const fw of Object.keys(FRAMEWORKS)) {
   add(fw, 'bare', 'bare', '-', 'bare', false)
+  add(fw, 'floor', 'empty middleware', '-', 'floor', false)
   for (const store of stores) {
     for (const kind of ['untouched', 'read', 'write']) {
       add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, kind, false)
@@ -213,7 +214,7 @@ if (filter && selected.length === 0) {
  */
 function load(port, kind, cookies, length) {
   let next = 0
-  const path = kind === 'bare' || kind === 'untouched' ? '/untouched' : `/${kind}`
+  const path = kind === 'bare' || kind === 'floor' || kind === 'untouched' ? '/untouched' : `/${kind}`
   return autocannon({
     url: `http://127.0.0.1:${port}${path}`,
     connections: CONNECTIONS,

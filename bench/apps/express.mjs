@@ -13,6 +13,11 @@ export async function start(spec) {
     case 'bare':
       break
 
+    case 'floor':
+      // The framework's own cost of one middleware that does nothing: what no session library can go under.
+      app.use((_req, _res, next) => next())
+      break
+
     case 'x-session': {
       const mod = await import('@x/session-express')
       const s = await projectStore(spec, mod)

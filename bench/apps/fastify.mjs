@@ -13,6 +13,12 @@ export async function start(spec) {
     case 'bare':
       break
 
+    case 'floor':
+      // The hooks a session plugin needs, doing nothing: what no session library can go under.
+      app.addHook('onRequest', (_request, _reply, done) => done())
+      app.addHook('onSend', (_request, _reply, payload, done) => done(null, payload))
+      break
+
     case 'x-session': {
       const mod = await import('@x/session-fastify')
       const s = await projectStore(spec, mod)

@@ -13,6 +13,13 @@ export async function start(spec) {
     case 'bare':
       break
 
+    case 'floor':
+      // The framework's own cost of one middleware that does nothing: what no session library can go under.
+      app.use(async (_c, next) => {
+        await next()
+      })
+      break
+
     case 'x-session': {
       const mod = await import('@x/session-hono')
       const s = await projectStore(spec, mod)

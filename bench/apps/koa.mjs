@@ -10,6 +10,13 @@ export async function start(spec) {
     case 'bare':
       break
 
+    case 'floor':
+      // The framework's own cost of one middleware that does nothing: what no session library can go under.
+      app.use(async (_ctx, next) => {
+        await next()
+      })
+      break
+
     case 'x-session': {
       const mod = await import('@x/session-koa')
       const s = await projectStore(spec, mod)
