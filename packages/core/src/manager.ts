@@ -107,6 +107,12 @@ export interface SessionCycle<D extends object = SessionData> {
    * `commit()` (already under way). Throws what `commit()` would reject with.
    */
   commitSync(response?: ResponseInfo): CommitResult | undefined
+  /**
+   * True when `commitSync()` will answer whatever the handler does: the session is loaded, lives
+   * in the cookie and the crypto is synchronous (`node:crypto`). An adapter can then commit at the
+   * moment the response's head is written instead of holding the response back.
+   */
+  readonly syncCommit: boolean
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -249,6 +255,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   get cookieName() {
     return this.#opts.cookie.name
+  }
+
+  get syncCommit() {
+    const state = this.#resolved
+    return state !== undefined && !state.socket && !this.#opts.store && this.#sealer.sealSync !== undefined
   }
 
   load(): Promise<Session<D>> {

@@ -53,17 +53,50 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
       secure: req.secure,
       headers: req.headers,
     })
-    deferHead(res, cycle)
     const expose = (loaded: Session<SessionData>) => {
       ;(req as unknown as Record<string, unknown>)[property] = loaded
       cycle.run(next)
     }
     // In this tick where nothing must be waited for, as Express would go on without a session.
     const loaded = cycle.loadSync()
+    if (cycle.syncCommit) commitAtHead(res, cycle)
+    else deferHead(res, cycle)
     if (loaded) expose(loaded)
     else cycle.load().then(expose, next)
   }
   return Object.assign(handler, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
+}
+
+/** Adds what the commit asks for to the response's headers, after the app's own. */
+function applyResult(res: Response, result: CommitResult): void {
+  for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
+  for (const [name, value] of result.headers) res.setHeader(name, value)
+  if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
+}
+
+function cacheControlOf(res: Response): string | undefined {
+  const value = res.getHeader('Cache-Control')
+  return value === undefined ? undefined : [value].flat().join(', ')
+}
+
+/**
+ * When the commit cannot need to wait (the cookie store on `node:crypto`), the session's headers
+ * are added at the moment Node writes the head, which every way of sending a response goes
+ * through (`end`, `write` and `flushHeaders` call `writeHead`): one patched method, and Node's own
+ * `write`, `end` and `headersSent`. A commit that throws (a session too large for its cookies)
+ * throws to whatever sends the response, as Node's own header errors do.
+ */
+function commitAtHead(res: Response, cycle: SessionCycle<SessionData>): void {
+  const writeHead = res.writeHead as Fn
+  res.writeHead = function (this: Response, ...args: unknown[]) {
+    // Headers passed here replace the app's earlier ones, as in Node; set on `res`, the session's Set-Cookie joins them.
+    const withReason = typeof args[1] === 'string'
+    const headers = (withReason ? args[2] : args[1]) as OutgoingHttpHeaders | unknown[] | undefined
+    if (headers) applyHeaders(this, headers)
+    const result = cycle.commitSync({ cacheControl: cacheControlOf(this) })
+    if (result) applyResult(this, result)
+    return writeHead.apply(this, headers ? args.slice(0, withReason ? 2 : 1) : args)
+  } as Response['writeHead']
 }
 
 type Method = 'writeHead' | 'write' | 'end' | 'flushHeaders'
@@ -91,15 +124,8 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
   // the 'drain' they promise comes once the bytes are handed to Node.
   let owesDrain = false
 
-  const cacheControl = () => {
-    const value = res.getHeader('Cache-Control')
-    return value === undefined ? undefined : [value].flat().join(', ')
-  }
-  const apply = (result: CommitResult) => {
-    for (const value of result.setCookie) res.appendHeader('Set-Cookie', value)
-    for (const [name, value] of result.headers) res.setHeader(name, value)
-    if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
-  }
+  const cacheControl = () => cacheControlOf(res)
+  const apply = (result: CommitResult) => applyResult(res, result)
 
   /** Commits in this tick if the engine can; true when the head may go out now. */
   const commitNow = (): boolean => {

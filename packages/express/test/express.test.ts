@@ -392,18 +392,24 @@ describe.each([
       }
     })
 
-    it('a session too large for its cookies is a plain 500, not a success without the cookie', async () => {
+    it("a session too large for its cookies is an error through the app's error handler, not a success without the cookie", async () => {
+      const seen: unknown[] = []
       const served = await start({}, (app) => {
         app.post('/big', (req, res) => {
           req.session.blob = 'y'.repeat(20_000)
           res.json({ ok: true })
         })
+        app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+          seen.push((error as { code?: unknown }).code)
+          res.status(500).send('failed')
+        })
       })
       try {
         const reply = await send(`${served.url}/big`, { method: 'POST' })
         expect(reply.status).toBe(500)
-        expect(reply.body).toBe('Internal Server Error\n')
+        expect(reply.body).toBe('failed')
         expect(reply.setCookie).toEqual([])
+        expect(seen).toEqual(['ERR_SESSION_TOO_LARGE'])
       } finally {
         await served.close()
       }
