@@ -158,6 +158,12 @@ const stores = ['cookie', 'memory', ...(redis.ok ? ['redis'] : [])]
 if (!redis.ok) log(`Redis store: skipped: ${redis.reason}`)
 else meta.redis = REDIS_URL
 
+/**
+ * A cookie the size of this project's 200-byte session cookie (about 700 characters): sent to the
+ * bare app, it measures what carrying a session costs the framework and Node before any library runs.
+ */
+const SESSION_SIZED_COOKIE = `session=Fe26.2*1*${'A'.repeat(680)}`
+
 const scenarios = []
 const add = (framework, library, libraryLabel, store, kind, peer) => {
   const storeLabel = STORE_LABEL[store] ?? ''
@@ -172,7 +178,7 @@ const add = (framework, library, libraryLabel, store, kind, peer) => {
     kind,
     peer,
     // Quick mode measures bare, the cookie store and the peers; it still verifies everything else.
-    measured: !quick || peer || kind === 'bare' || kind === 'floor' || store === 'cookie',
+    measured: !quick || peer || kind.startsWith('bare') || kind === 'floor' || store === 'cookie',
     runs: [],
     spec: {
       framework,
@@ -187,6 +193,7 @@ const add = (framework, library, libraryLabel, store, kind, peer) => {
 for (const fw of Object.keys(FRAMEWORKS)) {
   add(fw, 'bare', 'bare', '-', 'bare', false)
   add(fw, 'floor', 'empty middleware', '-', 'floor', false)
+  add(fw, 'bare', 'bare', '-', 'bare-cookie', false)
   for (const store of stores) {
     for (const kind of ['untouched', 'read', 'write']) {
       add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, kind, false)
@@ -214,7 +221,7 @@ if (filter && selected.length === 0) {
  */
 function load(port, kind, cookies, length) {
   let next = 0
-  const path = kind === 'bare' || kind === 'floor' || kind === 'untouched' ? '/untouched' : `/${kind}`
+  const path = kind === 'read' || kind === 'write' ? `/${kind}` : '/untouched'
   return autocannon({
     url: `http://127.0.0.1:${port}${path}`,
     connections: CONNECTIONS,
@@ -250,7 +257,9 @@ async function runScenario(s, { round, profileDir }) {
     const cookies =
       s.kind === 'read' || s.kind === 'write'
         ? await seed(`http://127.0.0.1:${server.port}`, CONNECTIONS)
-        : undefined
+        : s.kind === 'bare-cookie'
+          ? [SESSION_SIZED_COOKIE]
+          : undefined
     await verify(s.kind, `http://127.0.0.1:${server.port}`, cookies)
     if (config.warmup.amount || config.warmup.seconds) await load(server.port, s.kind, cookies, config.warmup)
     const cpu0 = processCpuSeconds(server.pid)

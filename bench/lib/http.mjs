@@ -61,7 +61,7 @@ export async function seed(base, count) {
  * - write: a Set-Cookie is sent, and the written value reads back through the new cookie
  */
 export async function verify(kind, base, cookies) {
-  if (kind === 'bare' || kind === 'floor' || kind === 'untouched') {
+  if (kind === 'bare' || kind === 'bare-cookie' || kind === 'floor' || kind === 'untouched') {
     const r = await get(base, '/untouched')
     expect(r.status === 200 && r.body?.ok === true, `/untouched answered ${r.status}`, r.body)
     expect(r.setCookie.length === 0, '/untouched sent a Set-Cookie', r.setCookie)

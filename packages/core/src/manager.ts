@@ -585,8 +585,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async save(state: SessionState): Promise<void> {
     const { store, clock } = this.#opts
     if (state.status !== 'active' || state.readOnly) return
-    const json = state.dirty ? serialize(state.data) : snapshotOf(state)
-    const changed = json !== snapshotOf(state) || state.pendingWrite
+    const json = state.dirty ? serialize(state.data) : undefined
+    const changed = (json !== undefined && json !== snapshotOf(state)) || state.pendingWrite
     if (state.socket) {
       if (!changed) return
       this.assertWritable(state, 'save a change')
@@ -594,7 +594,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (!store || (!changed && !state.isNew)) return
     const now = clock()
     state.refreshedAt = now
-    if (!(await this.#persist(state, json, now))) {
+    if (!(await this.#persist(state, json ?? snapshotOf(state), now))) {
       state.status = 'destroyed'
       return
     }
@@ -648,8 +648,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (state.isNew && !state.forceEmit && isEmpty(state.data)) return NO_HEADERS
 
     // Nothing that could change the data happened: no need to serialize it to find out.
-    const json = state.dirty ? serialize(state.data) : snapshotOf(state)
-    const changed = json !== snapshotOf(state)
+    const json = state.dirty ? serialize(state.data) : undefined
+    const changed = json !== undefined && json !== snapshotOf(state)
     if (state.isNew && !changed && !state.forceEmit) return NO_HEADERS
     const now = opts.clock()
     const due = state.forceRefresh || now - state.refreshedAt >= opts.rollingMs
@@ -660,7 +660,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (changed || due || state.forceEmit) state.refreshedAt = now
     const expiresAt = this.expiresAt(state)
     if (expiresAt <= now) return this.#clear(response)
-    return { json, now, expiresAt, changed, due }
+    return { json: json ?? snapshotOf(state), now, expiresAt, changed, due }
   }
 
   async #finish(state: SessionState, step: Step, response: ResponseInfo): Promise<CommitResult> {
