@@ -465,21 +465,26 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       this.#opts.emit({ type: 'expired', reason: expired, cookie: this.#opts.cookie.name })
       return kEnded
     }
-    const data = loadedData(record ? record.data : claim.data)
+    const source = record ? record.data : claim.data
+    // A frozen source is a cached unseal's (a first unseal or a store record is the request's own).
+    const shared =
+      record === undefined && source !== undefined && Object.isFrozen(source) ? sharedData(source) : undefined
     const version = record ? record.version : 0
     const bound = typeof user === 'string' ? user : undefined
-    return new State(
+    const state = new State(
       claim.id,
       false,
       createdAt,
       refreshedAt,
-      data,
-      undefined,
+      shared ? shared.data : loadedData(source),
+      shared?.json,
       version,
       bound,
       claim.keyId,
       socket,
     )
+    state.borrowed = shared !== undefined
+    return state
   }
 
   #storeFailed(error: unknown, now: number, socket: boolean): SessionState {
@@ -847,6 +852,7 @@ class State implements SessionState {
   forceRefresh = false
   pendingWrite = false
   dirty = false
+  borrowed = false
 
   constructor(
     public id: string,
@@ -860,6 +866,23 @@ class State implements SessionState {
     public keyId: string | undefined,
     public socket: boolean,
   ) {}
+}
+
+/**
+ * Session data made once per cached unseal (a frozen payload the sealer shares between the
+ * requests that carry the same cookie), with its JSON: a request that only reads it copies and
+ * serializes nothing. Entries go when the sealer forgets the token.
+ */
+const sharedByPayload = new WeakMap<object, { data: Data; json: string }>()
+
+function sharedData(source: object): { data: Data; json: string } {
+  let shared = sharedByPayload.get(source)
+  if (shared === undefined) {
+    const data = Object.freeze(loadedData(source))
+    shared = { data, json: JSON.stringify(data) }
+    sharedByPayload.set(source, shared)
+  }
+  return shared
 }
 
 /** Applies to `base` the top-level keys that differ between the loaded snapshot and `current`. */

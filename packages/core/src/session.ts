@@ -120,6 +120,11 @@ export interface SessionState {
    * object (nested mutation is possible from then on). Once set it stays set for the request.
    */
   dirty: boolean
+  /**
+   * `data` is shared with other requests of the same cookie (a cached unseal) and frozen:
+   * {@link markDirty} swaps in a copy of this request's own before anything could change it.
+   */
+  borrowed: boolean
   /** Store record version the data was read at (0: none). */
   version: number
   /** The user the session is bound to (per-user index, revocation). */
@@ -158,17 +163,26 @@ export function snapshotOf(state: SessionState): string {
   return state.snapshot
 }
 
-/** Call before anything that could change the data: keeps the snapshot as it was loaded. */
+/**
+ * Call before anything that could change the data: keeps the snapshot as it was loaded, and gives
+ * a request whose data was shared its own copy. Read `state.data` again after this call.
+ */
 export function markDirty(state: SessionState): void {
   if (state.dirty) return
-  snapshotOf(state)
+  const snapshot = snapshotOf(state)
+  if (state.borrowed) {
+    state.data = loadedData(JSON.parse(snapshot) as object)
+    state.borrowed = false
+  }
   state.dirty = true
 }
 
 /** A value handed out: an object can be mutated in place, so from then on the data may change. */
-function handOut(state: SessionState, value: unknown): unknown {
-  if (typeof value === 'object' && value !== null) markDirty(state)
-  return value
+function handOut(state: SessionState, key: string): unknown {
+  const value = state.data[key]
+  if (typeof value !== 'object' || value === null) return value
+  markDirty(state)
+  return state.data[key]
 }
 
 export function nullData(source?: object): Data {
@@ -227,7 +241,7 @@ class SessionImpl {
     return new Date(this.#host.expiresAt(this.#state))
   }
   get(key: string) {
-    return RESERVED_KEYS.has(key) ? undefined : handOut(this.#state, this.#state.data[key])
+    return RESERVED_KEYS.has(key) ? undefined : handOut(this.#state, key)
   }
   set(key: string, value: unknown) {
     assertDataKey(key)
@@ -293,13 +307,15 @@ class SessionImpl {
     return copy
   }
   flash(...args: unknown[]): unknown {
-    const data = this.#state.data
-    const box = data[FLASH] as Record<string, unknown[]> | undefined
+    const state = this.#state
+    // markDirty() may swap in a copy of the data: every read of the box comes after it.
+    const boxOf = () => state.data[FLASH] as Record<string, unknown[]> | undefined
     if (args.length === 0) {
-      if (box === undefined) return {}
-      this.#host.assertWritable(this.#state, 'read flash messages')
-      markDirty(this.#state)
-      delete data[FLASH]
+      if (boxOf() === undefined) return {}
+      this.#host.assertWritable(state, 'read flash messages')
+      markDirty(state)
+      const box = boxOf()
+      delete state.data[FLASH]
       return { ...box }
     }
     const key = args[0]
@@ -307,12 +323,14 @@ class SessionImpl {
       throw new SessionError(SessionErrorCode.INVALID_OPTION, 'flash() takes a non-empty string key')
     }
     if (args.length === 1) {
-      const messages = box !== undefined && Object.hasOwn(box, key) ? box[key] : undefined
-      if (messages === undefined) return []
-      this.#host.assertWritable(this.#state, 'read flash messages')
-      markDirty(this.#state)
-      delete (box as Record<string, unknown[]>)[key]
-      if (isEmptyData(box as Data)) delete data[FLASH]
+      const held = boxOf()
+      if (held === undefined || !Object.hasOwn(held, key)) return []
+      this.#host.assertWritable(state, 'read flash messages')
+      markDirty(state)
+      const box = boxOf() as Record<string, unknown[]>
+      const messages = box[key]
+      delete box[key]
+      if (isEmptyData(box as Data)) delete state.data[FLASH]
       return messages
     }
     const value = args[1]
@@ -322,11 +340,11 @@ class SessionImpl {
         'flash(key, value) needs a JSON-serializable value',
       )
     }
-    this.#host.assertWritable(this.#state, 'add a flash message')
-    markDirty(this.#state)
-    const next: Record<string, unknown[]> = box ?? Object.create(null)
+    this.#host.assertWritable(state, 'add a flash message')
+    markDirty(state)
+    const next: Record<string, unknown[]> = boxOf() ?? Object.create(null)
     next[key] = [...(Object.hasOwn(next, key) ? (next[key] as unknown[]) : []), value]
-    data[FLASH] = next
+    state.data[FLASH] = next
     return undefined
   }
 }
@@ -367,7 +385,7 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
         const value = (impl as unknown as Record<string, unknown>)[key]
         return typeof value === 'function' ? value.bind(impl) : value
       }
-      return handOut(state, state.data[key])
+      return handOut(state, key)
     },
     set(_target, key, value) {
       check()
@@ -390,7 +408,7 @@ export function createSession<D extends object>(state: SessionState, host: Sessi
     getOwnPropertyDescriptor(_target, key) {
       check()
       if (typeof key !== 'string' || !impl.has(key)) return undefined
-      return { value: handOut(state, state.data[key]), writable: true, enumerable: true, configurable: true }
+      return { value: handOut(state, key), writable: true, enumerable: true, configurable: true }
     },
     defineProperty(_target, key, descriptor) {
       check()

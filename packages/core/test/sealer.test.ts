@@ -791,15 +791,21 @@ describe('synchronous API on Web Crypto', () => {
     expect(sealer.unsealCached(token, now, HOUR)).toBeUndefined()
   })
 
-  it('DESIGN §5: each unsealCached hit returns a new payload object', async () => {
+  it('DESIGN §5: unsealCached hits share one deep-frozen payload that no caller can change', async () => {
     const now = Date.now()
     const sealer = createSealer(S1)
     const token = await sealer.seal(session, now + HOUR)
     await sealer.unseal(token, now, HOUR)
     const first = sealer.unsealCached(token, now, HOUR)
     if (!first?.ok) throw new Error('expected a hit')
-    ;(first.payload as typeof session).data.userId = 'mallory'
-    expect(sealer.unsealCached(token, now, HOUR)).toMatchObject({ ok: true, payload: session })
+    const payload = first.payload as typeof session
+    expect(() => {
+      payload.data.userId = 'mallory'
+    }).toThrow(TypeError)
+    expect(() => payload.data.roles.push('root')).toThrow(TypeError)
+    const second = sealer.unsealCached(token, now, HOUR)
+    expect(second).toMatchObject({ ok: true, payload: session })
+    expect(second?.ok && second.payload).toBe(payload)
   })
 
   it('DESIGN §5: cacheSize 0 means unsealCached never answers', async () => {
@@ -858,16 +864,18 @@ describe('DESIGN §5: unseal cache and key reuse', () => {
     const now = Date.now()
     const sealer = createSealer(S1)
     const token = await sealer.seal(session, now + HOUR)
+    // A first unseal (a cache miss) hands out the caller's own payload: changing it is allowed.
     const first = await sealer.unseal(token, now, HOUR)
     if (!first.ok) throw new Error('expected ok')
     const payload = first.payload as typeof session
     payload.data.roles.push('root')
     payload.data.userId = 'mallory'
+    expect(Object.isFrozen(payload)).toBe(false)
+    // Hits answer from what was verified, not from what that caller changed, and are frozen.
     const second = await sealer.unseal(token, now, HOUR)
     expect(second).toMatchObject({ ok: true, payload: session })
     expect(second.ok && second.payload).not.toBe(first.payload)
-    const third = await sealer.unseal(token, now, HOUR)
-    expect(third.ok && third.payload).not.toBe(second.ok && second.payload)
+    expect(second.ok && Object.isFrozen((second.payload as typeof session).data.roles)).toBe(true)
   })
 
   it('DESIGN §5: the cache is bounded and least-recently-used entries go first', async () => {

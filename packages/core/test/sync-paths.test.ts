@@ -109,3 +109,89 @@ describe('change detection without serializing', () => {
     expect(((await manager.begin({ cookieHeader: cookie }).load()) as Loose).cart).toEqual({ items: [1, 2] })
   })
 })
+
+describe('a cookie met again: one cached unseal shared by its requests', () => {
+  const original = { user: 'ada', cart: { items: ['a'] }, tags: ['x'] }
+
+  async function seeded() {
+    const { manager, cookieOf } = setup()
+    const first = manager.begin({ cookieHeader: undefined })
+    const session: Loose = first.loadSync()
+    Object.assign(session, structuredClone(original))
+    session.flash('notice', 'saved')
+    const cookie = cookieOf(first.commitSync()?.setCookie ?? [])
+    // Met once, so every request below is answered from the unseal cache.
+    await manager.begin({ cookieHeader: cookie }).load()
+    const open = (header: string) => manager.begin({ cookieHeader: header })
+    const dataOf = async (header: string) => ((await open(header).load()) as Loose).toJSON()
+    return { open, cookie, cookieOf, dataOf }
+  }
+
+  it("L2: every change made to it is this request's own, and the next request reads the cookie as sealed", async () => {
+    const { open, cookie, cookieOf, dataOf } = await seeded()
+    const changes: [(s: Loose) => unknown, object][] = [
+      [(s) => s.cart.items.push('b'), { ...original, cart: { items: ['a', 'b'] } }],
+      [(s) => s.get('tags').push('y'), { ...original, tags: ['x', 'y'] }],
+      [(s) => s.toJSON().cart.items.pop(), { ...original, cart: { items: [] } }],
+      [(s) => ({ ...s }).tags.splice(0), { ...original, tags: [] }],
+      [
+        (s) => Object.getOwnPropertyDescriptor(s, 'cart')?.value.items.push('c'),
+        { ...original, cart: { items: ['a', 'c'] } },
+      ],
+      [(s) => (s.user = 'grace'), { ...original, user: 'grace' }],
+      [(s) => delete s.tags, { user: 'ada', cart: original.cart }],
+      [(s) => s.clear(), {}],
+    ]
+    for (const [change, expected] of changes) {
+      const cycle = open(cookie)
+      change(cycle.loadSync())
+      const written = cycle.commitSync()?.setCookie ?? []
+      expect(written).toHaveLength(1)
+      expect(await dataOf(cookieOf(written))).toEqual(expected)
+      expect(await dataOf(cookie)).toEqual(original)
+    }
+  })
+
+  it('L8: two requests with the same cookie at once: a change in one is not seen by the other', async () => {
+    const { open, cookie } = await seeded()
+    const [a, b] = [open(cookie), open(cookie)]
+    const [sa, sb]: Loose[] = [a.loadSync(), b.loadSync()]
+    sa.cart.items.push('b')
+    sa.user = 'grace'
+    expect([sb.user, sb.cart]).toEqual(['ada', { items: ['a'] }])
+    expect(b.commitSync()).toEqual({ setCookie: [], headers: [] })
+    expect(a.commitSync()?.setCookie).toHaveLength(1)
+  })
+
+  it('flash: reading the messages changes this request only; the same cookie still carries them', async () => {
+    const { open, cookie, cookieOf, dataOf } = await seeded()
+    for (const read of [(s: Loose) => s.flash('notice'), (s: Loose) => s.flash().notice]) {
+      const cycle = open(cookie)
+      const session: Loose = cycle.loadSync()
+      expect(read(session)).toEqual(['saved'])
+      expect(session.flash('notice')).toEqual([])
+      const written = cycle.commitSync()?.setCookie ?? []
+      expect(written).toHaveLength(1)
+      const next: Loose = await open(cookieOf(written)).load()
+      expect(next.flash()).toEqual({})
+    }
+    const adding = open(cookie)
+    ;(adding.loadSync() as Loose).flash('notice', 'again')
+    const written = adding.commitSync()?.setCookie ?? []
+    expect(((await open(cookieOf(written)).load()) as Loose).flash('notice')).toEqual(['saved', 'again'])
+    expect(((await open(cookie).load()) as Loose).flash('notice')).toEqual(['saved'])
+    expect(await dataOf(cookie)).toEqual(original)
+  })
+
+  it('E3: reading it, strings and objects alike, sends nothing', async () => {
+    const { open, cookie } = await seeded()
+    const cycle = open(cookie)
+    const session: Loose = cycle.loadSync()
+    expect([session.user, session.cart.items[0], Object.keys(session)]).toEqual([
+      'ada',
+      'a',
+      ['user', 'cart', 'tags'],
+    ])
+    expect(cycle.commitSync()).toEqual({ setCookie: [], headers: [] })
+  })
+})

@@ -40,7 +40,8 @@ export interface Sealer {
   seal(payload: unknown, expiresAt: number): Promise<string>
   /**
    * Verifies and opens a token. `now`: epoch ms; `maxLifetimeMs`: the largest lifetime any token of
-   * this app may have. Never throws: every failure is a reason.
+   * this app may have. Never throws: every failure is a reason. A payload answered from the cache is
+   * shared by every hit of that token and deep-frozen: copy it before changing anything in it.
    */
   unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult>
   /**
@@ -120,6 +121,8 @@ interface CachedResult {
   readonly json: string
   readonly keyId: string
   readonly expiresAt: number
+  /** The result every hit answers with, made on the first hit: parsed once, deep-frozen, shared. */
+  shared?: UnsealResult
 }
 
 /** Checks secrets (K1) and returns them as key id -> secret, newest last. */
@@ -284,8 +287,15 @@ class IronSealer implements Sealer {
     }
     this.#results.delete(key)
     this.#results.set(key, hit)
-    // Parsed anew each time: the caller may mutate what it gets.
-    return { ok: true, payload: JSON.parse(hit.json), keyId: hit.keyId, expiresAt: hit.expiresAt }
+    // One parse per remembered token, not one per request: frozen, so no caller can change what
+    // the next one reads. Made on the first hit, so a token met once costs no extra parse.
+    hit.shared ??= Object.freeze({
+      ok: true,
+      payload: deepFreeze(JSON.parse(hit.json)),
+      keyId: hit.keyId,
+      expiresAt: hit.expiresAt,
+    })
+    return hit.shared
   }
 
   #openSync(token: string, now: number, maxLifetimeMs: number): UnsealResult {
@@ -470,6 +480,15 @@ class IronSealer implements Sealer {
 }
 
 /** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
+/** Freezes a parsed JSON value and everything in it. */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
 function checkExpiry(expiresAt: number, now: number, maxLifetimeMs: number): UnsealResult | undefined {
   if (!(expiresAt > now)) return kExpired
   if (!(expiresAt <= now + maxLifetimeMs)) return kBadExpiry
