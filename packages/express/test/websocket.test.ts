@@ -1,7 +1,10 @@
 import express5 from 'express'
 import express4 from 'express4'
 import { describe } from 'vitest'
-import { nodeUpgradeRecipeCases } from '../../conformance-tests/test/support/node-upgrade-recipe.js'
+import {
+  nodeUpgradeRecipeCases,
+  servingSockets,
+} from '../../conformance-tests/test/support/node-upgrade-recipe.js'
 import { memoryStore } from '../src/index.js'
 import { SECRET } from './helpers.js'
 import { websocketApp } from './websocket-app.js'
@@ -14,13 +17,13 @@ describe.each([
 ])('%s: the README WebSocket recipe', (_name, express) => {
   nodeUpgradeRecipeCases({
     origin: ORIGIN,
-    app(options) {
+    start(options) {
       const { app, wss, onUpgrade } = websocketApp(
         express,
         { secret: SECRET, store: memoryStore(), ...options },
         ORIGIN,
       )
-      return { server: app.listen(0, '127.0.0.1').on('upgrade', onUpgrade), wss }
+      return servingSockets(app.listen(0, '127.0.0.1').on('upgrade', onUpgrade), wss)
     },
   })
 })

@@ -1,8 +1,9 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpRequest } from 'node:http'
 import websocket from '@fastify/websocket'
 import { Jar, openSocket, type RunningServer, send } from '@x/session-conformance-tests'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
+import { nodeUpgradeRecipeCases } from '../../conformance-tests/test/support/node-upgrade-recipe.js'
 import { findSession, getSession } from '../src/context.js'
 import {
   type FastifySessionOptions,
@@ -23,17 +24,24 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()))
 })
 
-/** Listens on 127.0.0.1; closing also ends open WebSockets, which Fastify's close would wait for. */
+/**
+ * Listens on 127.0.0.1; closing (once, however often it is asked) also ends open WebSockets, which
+ * Fastify's close would wait for.
+ */
 async function serve(app: FastifyInstance): Promise<RunningServer> {
   await app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = app.server.address() as { port: number }
+  let closed: Promise<void> | undefined
   const running = {
     url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      if (app.hasDecorator('websocketServer')) {
-        for (const client of app.websocketServer.clients) client.terminate()
-      }
-      await app.close()
+    close: () => {
+      closed ??= (async () => {
+        if (app.hasDecorator('websocketServer')) {
+          for (const client of app.websocketServer.clients) client.terminate()
+        }
+        await app.close()
+      })()
+      return closed
     },
   }
   servers.push(running)
@@ -100,84 +108,10 @@ async function chatApp(options: Partial<FastifySessionOptions> = {}) {
 /** The session with the README's data shape, which this test file does not declare globally. */
 const data = (s: unknown) => s as Session<{ user?: string; theme?: string }>
 
-/** An upgrade request by hand, to see the raw answer when the server refuses the upgrade. */
-function rawUpgrade(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...headers,
-      },
-      agent: false,
-    })
-    req.on('response', (res) => {
-      res.resume()
-      resolve(res)
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve(res)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
-
 describe('WebSockets (@fastify/websocket)', () => {
-  const connect = (url: string, cookie: string) =>
-    openSocket(`${url}/ws`, { cookie, headers: { origin: ORIGIN } })
-
-  it('the README recipe: a socket message saves for the next HTTP request, and a logout over HTTP reaches the socket', async () => {
-    const server = await chatApp({ store: memoryStore() })
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await connect(server.url, jar.header())
-    try {
-      expect(JSON.parse(await socket.ask('dark'))).toEqual({ user: 'ada', theme: 'dark' })
-      const me = await send(`${server.url}/me`, { cookie: jar.header() })
-      expect(me.json()).toEqual({ user: 'ada', theme: 'dark' })
-      // A save over the socket sends no cookie: the one the browser has stays valid.
-      expect(me.setCookie).toEqual([])
-
-      await send(`${server.url}/logout`, { method: 'POST', cookie: jar.header() })
-      expect(JSON.parse(await socket.ask('light'))).toEqual({ user: null })
-      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
-        user: null,
-        theme: null,
-      })
-    } finally {
-      await socket.close()
-    }
-  })
-
-  it('the README recipe: the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
-    const server = await chatApp()
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await connect(server.url, jar.header())
-    try {
-      expect(JSON.parse(await socket.ask('dark'))).toEqual({ error: SessionErrorCode.SOCKET_READ_ONLY })
-    } finally {
-      await socket.close()
-    }
-    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
-      user: 'ada',
-      theme: null,
-    })
-  })
-
-  it("the README recipe: the route's hook refuses a foreign origin and a handshake without a session, with no Set-Cookie", async () => {
-    const server = await chatApp({ store: memoryStore() })
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const foreign = await rawUpgrade(`${server.url}/ws`, {
-      cookie: jar.header(),
-      origin: 'https://evil.example',
-    })
-    expect(foreign.statusCode).toBe(403)
-    const anonymous = await rawUpgrade(`${server.url}/ws`, { origin: ORIGIN })
-    expect(anonymous.statusCode).toBe(401)
-    for (const refused of [foreign, anonymous]) expect(refused.headers['set-cookie']).toBeUndefined()
+  nodeUpgradeRecipeCases({
+    origin: ORIGIN,
+    start: (options) => chatApp({ store: memoryStore(), ...options }),
   })
 
   it("the upgrade passes through the plugin's hooks: request.session and getSession() are the socket's session", async () => {

@@ -1,4 +1,3 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { createNodeWebSocket } from '@hono/node-ws'
 import { Jar, openSocket, type RunningServer, send } from '@x/session-conformance-tests'
 import {
@@ -13,6 +12,7 @@ import { findSession, getSession } from '@x/session-hono/context'
 import { Hono } from 'hono'
 import { cors } from 'hono/cors'
 import { afterEach, describe, expect, it } from 'vitest'
+import { nodeUpgradeRecipeCases } from '../../conformance-tests/test/support/node-upgrade-recipe.js'
 import { listen } from './harness.js'
 
 const secret = 'a-test-secret-that-is-long-enough-0123456789'
@@ -84,89 +84,13 @@ async function chatApp(options: Partial<SessionOptions> = {}) {
   )
 
   // listen() is the README's serve() and injectWebSocket(server), plus closing for the tests.
-  const server = await listen(app as unknown as Hono, ws)
-  servers.push(server)
-  return server
-}
-
-/** An upgrade request by hand, to see the raw answer when the app refuses the upgrade. */
-function rawUpgrade(url: string, headers: Record<string, string>): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(url, {
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...headers,
-      },
-      agent: false,
-    })
-    req.on('response', (res) => {
-      res.resume()
-      resolve(res)
-    })
-    req.on('upgrade', (res, socket) => {
-      socket.destroy()
-      resolve(res)
-    })
-    req.on('error', reject)
-    req.end()
-  })
+  return listen(app as unknown as Hono, ws)
 }
 
 describe('WebSockets (@hono/node-ws)', () => {
-  const connect = (url: string, cookie: string) =>
-    openSocket(`${url}/ws`, { cookie, headers: { origin: ORIGIN } })
-
-  it('the README recipe: a socket message saves for the next HTTP request, and a logout over HTTP reaches the socket', async () => {
-    const server = await chatApp({ store: memoryStore() })
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await connect(server.url, jar.header())
-    try {
-      expect(JSON.parse(await socket.ask('dark'))).toEqual({ user: 'ada', theme: 'dark' })
-      const me = await send(`${server.url}/me`, { cookie: jar.header() })
-      expect(me.json()).toEqual({ user: 'ada', theme: 'dark' })
-      // A save over the socket sends no cookie: the one the browser has stays valid.
-      expect(me.setCookie).toEqual([])
-
-      await send(`${server.url}/logout`, { method: 'POST', cookie: jar.header() })
-      expect(JSON.parse(await socket.ask('light'))).toEqual({ user: null })
-      expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
-        user: null,
-        theme: null,
-      })
-    } finally {
-      await socket.close()
-    }
-  })
-
-  it('the README recipe: the cookie store refuses a socket write with ERR_SESSION_SOCKET_READ_ONLY', async () => {
-    const server = await chatApp()
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const socket = await connect(server.url, jar.header())
-    try {
-      expect(JSON.parse(await socket.ask('dark'))).toEqual({ error: SessionErrorCode.SOCKET_READ_ONLY })
-    } finally {
-      await socket.close()
-    }
-    expect((await send(`${server.url}/me`, { cookie: jar.header() })).json()).toEqual({
-      user: 'ada',
-      theme: null,
-    })
-  })
-
-  it('the README recipe: the guard refuses a foreign origin and a handshake without a session, with no Set-Cookie', async () => {
-    const server = await chatApp({ store: memoryStore() })
-    const jar = new Jar().apply(await send(`${server.url}/login`, { method: 'POST' }))
-    const foreign = await rawUpgrade(`${server.url}/ws`, {
-      cookie: jar.header(),
-      origin: 'https://evil.example',
-    })
-    expect(foreign.statusCode).toBe(403)
-    const anonymous = await rawUpgrade(`${server.url}/ws`, { origin: ORIGIN })
-    expect(anonymous.statusCode).toBe(401)
-    for (const refused of [foreign, anonymous]) expect(refused.headers['set-cookie']).toBeUndefined()
+  nodeUpgradeRecipeCases({
+    origin: ORIGIN,
+    start: (options) => chatApp({ store: memoryStore(), ...options }),
   })
 
   it("upgradeWebSocket's callback runs after the middleware: c.get('session') and getSession() are the socket's session", async () => {

@@ -1,7 +1,10 @@
 import Koa from 'koa'
 import Koa2 from 'koa2'
 import { describe } from 'vitest'
-import { nodeUpgradeRecipeCases } from '../../conformance-tests/test/support/node-upgrade-recipe.js'
+import {
+  nodeUpgradeRecipeCases,
+  servingSockets,
+} from '../../conformance-tests/test/support/node-upgrade-recipe.js'
 import { memoryStore } from '../src/index.js'
 import { websocketApp } from './websocket-app.js'
 
@@ -15,13 +18,13 @@ describe.each([
   nodeUpgradeRecipeCases({
     origin: ORIGIN,
     userKey: 'userId',
-    app(options) {
+    start(options) {
       const { app, wss, onUpgrade } = websocketApp(
         KoaClass,
         { secret: SECRET, store: memoryStore(), ...options },
         ORIGIN,
       )
-      return { server: app.listen(0, '127.0.0.1').on('upgrade', onUpgrade), wss }
+      return servingSockets(app.listen(0, '127.0.0.1').on('upgrade', onUpgrade), wss)
     },
   })
 })
