@@ -67,7 +67,8 @@ export interface RequestInfo {
 
 /**
  * What the engine may need to know of the response. `cacheControl` is read only when the session
- * emits something, so an adapter may make it a getter over a header that is costly to look up.
+ * emits something, so an adapter may make it a getter over a header that is costly to look up: a
+ * class's getter, as an object literal with a getter gets a new hidden class each time it is made.
  */
 export interface ResponseInfo {
   /** The response's current `Cache-Control`, made private when a cookie or token goes out (E10). */

@@ -63,12 +63,7 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
-      // Read only if the session sends something: a response's headers can be costly to reach.
-      const response = {
-        get cacheControl() {
-          return c.res.headers.get('cache-control') ?? undefined
-        },
-      }
+      const response = new ResponseInfo(c)
       result = cycle.commitSync(response) ?? (await cycle.commit(response))
     } catch (err) {
       if (!SessionError.is(err)) throw err
@@ -96,6 +91,21 @@ export function session<D extends object = SessionData, P extends string = 'sess
       c.res = new Response(body, { status, statusText, headers: new Headers(headers) })
       apply(c.res.headers)
     }
+  }
+}
+
+/**
+ * What the engine may ask of the response, read only if the session sends something: a response's
+ * headers can be costly to reach. A class, not an object literal with a getter, which V8 gives a
+ * new hidden class on every request (a cost of its own, paid by every request that touches nothing).
+ */
+class ResponseInfo {
+  readonly #c: Context
+  constructor(c: Context) {
+    this.#c = c
+  }
+  get cacheControl(): string | undefined {
+    return this.#c.res.headers.get('cache-control') ?? undefined
   }
 }
 
