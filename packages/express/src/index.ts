@@ -126,6 +126,16 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
 
   const cacheControl = () => cacheControlOf(res)
   const apply = (result: CommitResult) => applyResult(res, result)
+  /**
+   * From the moment the head is held back (or the response failed), `headersSent` is true to the
+   * app. Defined then, not up front: defining an accessor on an object is costly, and a request
+   * whose commit answers in its own tick never needs it (Node's own answer is right for it).
+   */
+  const holdHead = () => {
+    if (heldHeads.has(res)) return
+    heldHeads.set(res, () => state === 'waiting' || state === 'failed')
+    Object.defineProperty(res, 'headersSent', { configurable: true, get: deferredHeadersSent })
+  }
 
   /** Commits in this tick if the engine can; true when the head may go out now. */
   const commitNow = (): boolean => {
@@ -166,6 +176,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
   /** Fail closed: the session was not saved, so the response the app made must not go out. */
   const fail = (status: number, error: unknown) => {
     state = 'failed'
+    holdHead()
     // Callbacks of calls never handed to Node learn that they failed, so no writer waits forever.
     for (const [, args] of queue.splice(0)) callbackOf(args)?.(error)
     try {
@@ -189,6 +200,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
     queue.push([method, args])
     if (state !== 'open') return
     state = 'waiting'
+    holdHead()
     // commitSync() found it had to wait and started the commit: this is that same commit.
     void settle(cycle.commit({ cacheControl: cacheControl() }), res.statusCode)
   }
@@ -236,11 +248,18 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
       return original.apply(this, args)
     }
   }
-  Object.defineProperty(res, 'headersSent', {
-    configurable: true,
-    // Once committed in the same tick, Node's own answer: a head Node refused is not sent.
-    get: () => state === 'waiting' || state === 'failed' || sentGetter.call(res),
-  })
+}
+
+/** Whether the session holds a response's head back, for the responses whose head it held. */
+const heldHeads = new WeakMap<Response, () => boolean>()
+
+/**
+ * `headersSent` of a response whose head the session held back: true to the app from its first
+ * attempt to send; once committed, Node's own answer (a head Node refused is not sent). One getter
+ * for every response, so that such responses share their hidden class.
+ */
+function deferredHeadersSent(this: Response): boolean {
+  return heldHeads.get(this)?.() === true || sentGetter.call(this)
 }
 
 function applyHeaders(res: Response, headers: OutgoingHttpHeaders | unknown[]): void {
