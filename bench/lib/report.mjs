@@ -69,7 +69,7 @@ export function markdownTable(scenarios) {
   return lines.join('\n')
 }
 
-/** The issue's goals, each measured in this run. Reported, never asserted. */
+/** The speed goals, each measured in this run. Reported, never asserted. */
 export function goals(scenarios, crypto) {
   const out = []
   const find = (fw, lib, store, kind) =>
@@ -295,12 +295,7 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
     )
   }
   if (goalList.length) {
-    md.push(
-      '## Goals of issue 5 (measured in this run; reported, not asserted)',
-      '',
-      goalsTable(goalList),
-      '',
-    )
+    md.push('## Speed goals (measured in this run; reported, not asserted)', '', goalsTable(goalList), '')
   }
   if (crypto) {
     md.push(
