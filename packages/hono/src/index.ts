@@ -1,6 +1,7 @@
 import {
   type SessionData as CoreSessionData,
   type ManagerSource,
+  type ResponseInfo,
   resolveManager,
   type Session,
   SessionError,
@@ -63,7 +64,7 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
-      const response = new ResponseInfo(c)
+      const response = new LazyCacheControl(c)
       result = cycle.commitSync(response) ?? (await cycle.commit(response))
     } catch (err) {
       if (!SessionError.is(err)) throw err
@@ -99,7 +100,7 @@ export function session<D extends object = SessionData, P extends string = 'sess
  * headers can be costly to reach. A class, not an object literal with a getter, which V8 gives a
  * new hidden class on every request (a cost of its own, paid by every request that touches nothing).
  */
-class ResponseInfo {
+class LazyCacheControl implements ResponseInfo {
   readonly #c: Context
   constructor(c: Context) {
     this.#c = c

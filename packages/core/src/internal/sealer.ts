@@ -479,7 +479,6 @@ class IronSealer implements Sealer {
   }
 }
 
-/** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
 /** Freezes a parsed JSON value and everything in it. */
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null) {
@@ -489,6 +488,7 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+/** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
 function checkExpiry(expiresAt: number, now: number, maxLifetimeMs: number): UnsealResult | undefined {
   if (!(expiresAt > now)) return kExpired
   if (!(expiresAt <= now + maxLifetimeMs)) return kBadExpiry
