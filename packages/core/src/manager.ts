@@ -148,6 +148,8 @@ export interface SessionManager<D extends object = SessionData> {
 }
 
 const NO_HEADERS: CommitResult = Object.freeze({ setCookie: [], headers: [] }) as unknown as CommitResult
+const NO_DATA: Data = Object.freeze(nullData())
+const NO_NAMES: readonly string[] = Object.freeze([])
 const kEnded = Symbol('ended')
 
 export function createSessionManager<D extends object = SessionData>(
@@ -229,7 +231,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #sealer: Sealer
   #request: RequestInfo
   #transport: Transport = 'cookie'
-  #present: string[] = []
+  #present: readonly string[] = NO_NAMES
   /** What the request carries, read once: its token, the time it was read, whether it is a socket. */
   #prelude: { value: string | undefined; now: number; socket: boolean } | undefined
   /** A claim the synchronous path opened but could not finish (it needs the store). */
@@ -239,6 +241,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #session: Promise<Session<D>> | undefined
   #loaded: Session<D> | undefined
   #commit: Promise<CommitResult> | undefined
+  /** What a synchronous commit answered. */
+  #committed: CommitResult | undefined
 
   constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo) {
     this.#opts = opts
@@ -293,12 +297,13 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   commit(response: ResponseInfo = {}): Promise<CommitResult> {
-    this.#commit ??= this.#reported(this.#write(response))
+    this.#commit ??=
+      this.#committed === undefined ? this.#reported(this.#write(response)) : Promise.resolve(this.#committed)
     return this.#commit
   }
 
   commitSync(response: ResponseInfo = {}): CommitResult | undefined {
-    if (this.#commit !== undefined) return undefined
+    if (this.#commit !== undefined || this.#committed !== undefined) return undefined
     let outcome: CommitResult | Promise<CommitResult>
     try {
       outcome = this.#writeSync(response)
@@ -312,7 +317,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       this.#commit = this.#reported(outcome)
       return undefined
     }
-    this.#commit = Promise.resolve(outcome)
+    // A promise only if commit() is asked for it too.
+    this.#committed = outcome
     return outcome
   }
 
@@ -327,8 +333,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   // --- load ---------------------------------------------------------------------------------
 
   #fresh(now: number, socket: boolean): SessionState {
-    // The id is drawn when first needed: most requests without a session never need one.
-    return new State('', true, now, now, nullData(), '{}', 0, undefined, undefined, socket)
+    // The id is drawn when first needed: most requests without a session never need one. The data
+    // is one shared, frozen empty object until the first change gives the request its own.
+    const state = new State('', true, now, now, NO_DATA, '{}', 0, undefined, undefined, socket)
+    state.borrowed = true
+    return state
   }
 
   /** The token the request carries, from the header transport when it is used, else the cookie. */

@@ -347,6 +347,81 @@ class SessionImpl {
     state.data[FLASH] = next
     return undefined
   }
+
+  /** Bound API methods, made on first use: most requests call none. */
+  #bound: Record<string, unknown> | undefined
+
+  #method(key: string, fn: (...args: unknown[]) => unknown): unknown {
+    this.#bound ??= Object.create(null) as Record<string, unknown>
+    this.#bound[key] ??= fn.bind(this)
+    return this.#bound[key]
+  }
+
+  /** Throws what made the session unusable (a store that failed to load it). */
+  #check(): void {
+    if (this.#state.status === 'failed') throw this.#state.failure
+  }
+
+  static readonly handler: ProxyHandler<SessionImpl> = {
+    get(impl, key) {
+      // Promise resolution probes `then` on every value it settles with: answer before any check,
+      // so a session can be awaited (or returned from an async function) in every state.
+      if (key === 'then' || typeof key === 'symbol') return undefined
+      impl.#check()
+      if (RESERVED_KEYS.has(key)) {
+        const value = (impl as unknown as Record<string, unknown>)[key]
+        return typeof value === 'function'
+          ? impl.#method(key, value as (...args: unknown[]) => unknown)
+          : value
+      }
+      return handOut(impl.#state, key)
+    },
+    set(impl, key, value) {
+      impl.#check()
+      impl.set(key as string, value)
+      return true
+    },
+    deleteProperty(impl, key) {
+      impl.#check()
+      if (typeof key === 'string') impl.delete(key)
+      return true
+    },
+    has(impl, key) {
+      impl.#check()
+      return typeof key === 'string' && (RESERVED_KEYS.has(key) || impl.has(key))
+    },
+    ownKeys(impl) {
+      impl.#check()
+      return Object.keys(impl.#state.data).filter((key) => key !== FLASH)
+    },
+    getOwnPropertyDescriptor(impl, key) {
+      impl.#check()
+      if (typeof key !== 'string' || !impl.has(key)) return undefined
+      return { value: handOut(impl.#state, key), writable: true, enumerable: true, configurable: true }
+    },
+    defineProperty(impl, key, descriptor) {
+      impl.#check()
+      if (!('value' in descriptor)) {
+        throw new SessionError(
+          SessionErrorCode.RESERVED_KEY,
+          'session data must be plain values, not accessors',
+        )
+      }
+      impl.set(key as string, descriptor.value)
+      return true
+    },
+    // The target is the implementation: its prototype stays out of sight, and it stays extensible
+    // (a frozen target would contradict the data the other traps report).
+    getPrototypeOf() {
+      return null
+    },
+    setPrototypeOf() {
+      return false
+    },
+    preventExtensions() {
+      return false
+    },
+  }
 }
 
 function isEmptyData(data: Data): boolean {
@@ -368,61 +443,10 @@ function assertDataKey(key: unknown): asserts key is string {
 
 /**
  * The object handlers see. A Proxy, so that `session.userId = 1` and `delete session.userId` work
- * as Express and Koa users (and Passport) expect, while API names always resolve to the API.
+ * as Express and Koa users (and Passport) expect, while API names always resolve to the API. Its
+ * target is the session itself, behind one handler shared by every session: a request that never
+ * touches its session pays for two objects, not a handler and its closures.
  */
 export function createSession<D extends object>(state: SessionState, host: SessionHost): Session<D> {
-  const impl = new SessionImpl(state, host)
-  const check = () => {
-    if (state.status === 'failed') throw state.failure
-  }
-  return new Proxy(Object.create(null), {
-    get(_target, key) {
-      // Promise resolution probes `then` on every value it settles with: answer before any check,
-      // so a session can be awaited (or returned from an async function) in every state.
-      if (key === 'then' || typeof key === 'symbol') return undefined
-      check()
-      if (RESERVED_KEYS.has(key)) {
-        const value = (impl as unknown as Record<string, unknown>)[key]
-        return typeof value === 'function' ? value.bind(impl) : value
-      }
-      return handOut(state, key)
-    },
-    set(_target, key, value) {
-      check()
-      impl.set(key as string, value)
-      return true
-    },
-    deleteProperty(_target, key) {
-      check()
-      if (typeof key === 'string') impl.delete(key)
-      return true
-    },
-    has(_target, key) {
-      check()
-      return typeof key === 'string' && (RESERVED_KEYS.has(key) || impl.has(key))
-    },
-    ownKeys() {
-      check()
-      return Object.keys(state.data).filter((key) => key !== FLASH)
-    },
-    getOwnPropertyDescriptor(_target, key) {
-      check()
-      if (typeof key !== 'string' || !impl.has(key)) return undefined
-      return { value: handOut(state, key), writable: true, enumerable: true, configurable: true }
-    },
-    defineProperty(_target, key, descriptor) {
-      check()
-      if (!('value' in descriptor)) {
-        throw new SessionError(
-          SessionErrorCode.RESERVED_KEY,
-          'session data must be plain values, not accessors',
-        )
-      }
-      impl.set(key as string, descriptor.value)
-      return true
-    },
-    setPrototypeOf() {
-      return false
-    },
-  }) as Session<D>
+  return new Proxy(new SessionImpl(state, host), SessionImpl.handler) as unknown as Session<D>
 }

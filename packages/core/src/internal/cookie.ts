@@ -233,6 +233,11 @@ function toSerializeOptions(
   }
 }
 
+const NOTHING_READ: { value: undefined; present: readonly string[] } = Object.freeze({
+  value: undefined,
+  present: Object.freeze([]),
+})
+
 /**
  * Reads the session cookie `name` and its chunks `name.0`, `name.1`, ... from one or several
  * `Cookie` header values. Exact-case names; the first occurrence of a name wins (browsers send the
@@ -244,9 +249,8 @@ export function readSessionCookie(
   header: string | readonly string[] | undefined,
   name: string,
   maxChunks: number,
-): { value: string | undefined; present: string[] } {
-  const present: string[] = []
-  if (typeof name !== 'string') return { value: undefined, present }
+): { value: string | undefined; present: readonly string[] } {
+  if (typeof name !== 'string') return NOTHING_READ
   let source: string | undefined
   if (typeof header === 'string') {
     if (header.includes(name)) source = header
@@ -258,8 +262,9 @@ export function readSessionCookie(
       source = source === undefined ? h : `${source}; ${h}`
     }
   }
-  // Most requests without a session never get here: no parsing, no allocation beyond `present`.
-  if (source === undefined) return { value: undefined, present }
+  // Most requests without a session never get here: no parsing, no allocation.
+  if (source === undefined) return NOTHING_READ
+  const present: string[] = []
 
   // A null-prototype object: `__proto__` or `constructor` in the header are plain keys.
   const jar = parse(source, PARSE_RAW)
