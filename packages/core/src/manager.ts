@@ -224,6 +224,9 @@ interface Claim {
   data: Data | undefined
   user: string | undefined
   keyId: string | undefined
+  /** The token itself and the expiry iron sealed into it. */
+  token: string
+  tokenExpiresAt: number
 }
 
 class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
@@ -375,7 +378,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const unsealed =
       this.#sealer.unsealSync?.(value, now, absoluteMs) ?? this.#sealer.unsealCached(value, now, absoluteMs)
     if (!unsealed) return undefined
-    const claim = this.#open(unsealed)
+    const claim = this.#open(unsealed, value)
     if (!claim) return this.#fresh(now, socket)
     if (store || (revocations && claim.user !== undefined)) {
       this.#claim = claim
@@ -388,8 +391,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async #read(): Promise<SessionState> {
     const { value, now, socket } = this.#readPrelude()
     if (value === undefined) return this.#fresh(now, socket)
-    const claim = this.#claim ?? this.#open(await this.#sealer.unseal(value, now, this.#opts.absoluteMs))
+    const claim =
+      this.#claim ?? this.#open(await this.#sealer.unseal(value, now, this.#opts.absoluteMs), value)
     if (!claim) return this.#fresh(now, socket)
+    this.#claim = claim
     let state: SessionState | typeof kEnded
     try {
       state = await this.#resolve(claim, now, socket)
@@ -400,7 +405,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   /** What an unsealed token claims, or `undefined` (with the reason reported) when it is no session. */
-  #open(unsealed: UnsealResult): Claim | undefined {
+  #open(unsealed: UnsealResult, token: string): Claim | undefined {
     const { cookie, store, emit } = this.#opts
     if (!unsealed.ok) {
       if (unsealed.reason === 'unknown-key') {
@@ -425,6 +430,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       data: payload.d,
       user: payload.u,
       keyId: unsealed.keyId,
+      token,
+      tokenExpiresAt: unsealed.expiresAt,
     }
   }
 
@@ -581,6 +588,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       data: state.dirty ? (JSON.parse(snapshotOf(state)) as Data) : state.data,
       user: state.user,
       keyId: state.keyId,
+      // Read again from the store, not from a token: nothing here is sent back as it came.
+      token: '',
+      tokenExpiresAt: 0,
     }
     let next: SessionState | typeof kEnded
     try {
@@ -687,7 +697,37 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         await this.#touch(state, step.expiresAt, step.now)
       }
     }
-    return this.#emit(step, await this.#sealer.seal(this.#payload(state), step.expiresAt), response)
+    const token =
+      this.#reusableToken(state, step) ??
+      (await this.#sealer.seal(this.#payload(state), this.#sealExpiry(state, step)))
+    return this.#emit(step, token, response)
+  }
+
+  /**
+   * Server stores: the token only names the session (the store holds its data and its times), so
+   * it is sealed to last the session's whole absolute lifetime and sent again unchanged while it
+   * names the same id under the newest key: a write seals nothing. The cookie store's token is the
+   * data, and its expiry is the session's.
+   */
+  #sealExpiry(state: SessionState, step: Step): number {
+    return this.#opts.store ? state.createdAt + this.#opts.absoluteMs : step.expiresAt
+  }
+
+  /** The request's own token, when a server-store response can carry it again as it is. */
+  #reusableToken(state: SessionState, step: Step): string | undefined {
+    const claim = this.#claim
+    if (
+      !this.#opts.store ||
+      claim === undefined ||
+      state.isNew ||
+      claim.id !== state.id ||
+      claim.user !== state.user ||
+      claim.keyId !== this.#sealer.currentKeyId ||
+      claim.tokenExpiresAt < step.expiresAt
+    ) {
+      return undefined
+    }
+    return claim.token
   }
 
   #payload(state: SessionState): Payload {
