@@ -51,8 +51,11 @@ export type HeaderSource =
 export interface RequestInfo {
   /** The request's `Cookie` header: one value, or all of them when the request carried several. */
   cookieHeader: string | readonly string[] | undefined
-  /** Whether the connection is HTTPS, as the framework reports it (decides `secure: 'auto'`). */
-  secure?: boolean
+  /**
+   * Whether the connection is HTTPS, as the framework reports it (decides `secure: 'auto'`). Read
+   * only when a cookie goes out, so an adapter may make it a class's getter over a costly lookup.
+   */
+  readonly secure?: boolean
   /**
    * The request's headers, read (lazily, by lower-case name) for the `tokenHeader` transport and to
    * tell a WebSocket upgrade (`Upgrade: websocket`) from an ordinary request.

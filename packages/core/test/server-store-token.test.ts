@@ -25,7 +25,7 @@ function world() {
   return { store, clock, manager }
 }
 
-const valueOf = (setCookie: string[]) => {
+const tokenOf = (setCookie: string[]) => {
   expect(setCookie).toHaveLength(1)
   return (setCookie[0] as string).split(';')[0] as string
 }
@@ -49,13 +49,13 @@ describe('server stores: the token names the session and is sent again as it is'
     const login = await request(app, undefined, (s) => {
       s.user = 'ada'
     })
-    const cookie = valueOf(login.result.setCookie)
+    const cookie = tokenOf(login.result.setCookie)
     clock.advance(HOUR - 10)
     const write = await request(app, cookie, (s) => {
       s.n = 1
     })
     // A new seal draws new salts and a new IV: an equal value means nothing was sealed.
-    expect(valueOf(write.result.setCookie)).toBe(cookie)
+    expect(tokenOf(write.result.setCookie)).toBe(cookie)
     expect(maxAgeOf(write.result.setCookie)).toBe(HOUR)
     expect((await store.get(write.session.id))?.data).toEqual({ user: 'ada', n: 1 })
     // Past the login's idle window, inside the write's: the same token still opens the session.
@@ -68,7 +68,13 @@ describe('server stores: the token names the session and is sent again as it is'
   it('X1, X2: the token lasts the absolute lifetime, and the store still ends the session when idle', async () => {
     const { clock, manager } = world()
     const app = manager({ rolling: false })
-    const cookie = valueOf((await request(app, undefined, (s) => void (s.user = 'ada'))).result.setCookie)
+    const cookie = tokenOf(
+      (
+        await request(app, undefined, (s) => {
+          s.user = 'ada'
+        })
+      ).result.setCookie,
+    )
     clock.advance(HOUR + 1)
     expect((await request(app, cookie, () => {})).session.isNew).toBe(true)
   })
@@ -77,9 +83,17 @@ describe('server stores: the token names the session and is sent again as it is'
     const { manager } = world()
     const before = manager({ secret: { k1: OLD } })
     const after = manager({ secret: { k1: OLD, k2: NEW } })
-    const cookie = valueOf((await request(before, undefined, (s) => void (s.user = 'ada'))).result.setCookie)
-    const write = await request(after, cookie, (s) => void (s.n = 1))
-    const resealed = valueOf(write.result.setCookie)
+    const cookie = tokenOf(
+      (
+        await request(before, undefined, (s) => {
+          s.user = 'ada'
+        })
+      ).result.setCookie,
+    )
+    const write = await request(after, cookie, (s) => {
+      s.n = 1
+    })
+    const resealed = tokenOf(write.result.setCookie)
     expect(resealed).not.toBe(cookie)
     expect(resealed).toMatch(/^[^=]+=Fe26\.2\*k2\*/)
     expect((await request(after, resealed, () => {})).session.n).toBe(1)
@@ -88,12 +102,18 @@ describe('server stores: the token names the session and is sent again as it is'
   it('L3: regenerate() and a change of bound user seal a new token', async () => {
     const { manager } = world()
     const app = manager()
-    const cookie = valueOf((await request(app, undefined, (s) => void (s.user = 'ada'))).result.setCookie)
+    const cookie = tokenOf(
+      (
+        await request(app, undefined, (s) => {
+          s.user = 'ada'
+        })
+      ).result.setCookie,
+    )
     const bound = await request(app, cookie, (s) => s.bindUser('ada'))
-    const boundCookie = valueOf(bound.result.setCookie)
+    const boundCookie = tokenOf(bound.result.setCookie)
     expect(boundCookie).not.toBe(cookie)
     const regenerated = await request(app, boundCookie, (s) => s.regenerate({ keep: true }))
-    const next = valueOf(regenerated.result.setCookie)
+    const next = tokenOf(regenerated.result.setCookie)
     expect(next).not.toBe(boundCookie)
     expect((await request(app, boundCookie, () => {})).session.isNew).toBe(true)
     expect((await request(app, next, () => {})).session.user).toBe('ada')
@@ -104,12 +124,28 @@ describe('server stores: the token names the session and is sent again as it is'
     // A deploy with a shorter absolute lifetime sealed it: its token expires with that lifetime.
     const short = manager({ idleTimeout: HOUR, absoluteTimeout: 2 * HOUR })
     const long = manager()
-    const cookie = valueOf((await request(short, undefined, (s) => void (s.user = 'ada'))).result.setCookie)
+    const cookie = tokenOf(
+      (
+        await request(short, undefined, (s) => {
+          s.user = 'ada'
+        })
+      ).result.setCookie,
+    )
     clock.advance(0.75 * HOUR)
-    expect(valueOf((await request(short, cookie, (s) => void (s.n = 0))).result.setCookie)).toBe(cookie)
+    expect(
+      tokenOf(
+        (
+          await request(short, cookie, (s) => {
+            s.n = 0
+          })
+        ).result.setCookie,
+      ),
+    ).toBe(cookie)
     clock.advance(0.75 * HOUR)
-    const write = await request(long, cookie, (s) => void (s.n = 1))
-    const resealed = valueOf(write.result.setCookie)
+    const write = await request(long, cookie, (s) => {
+      s.n = 1
+    })
+    const resealed = tokenOf(write.result.setCookie)
     expect(resealed).not.toBe(cookie)
     // Past the first token's own expiry, inside the session's idle window: only the new token opens it.
     clock.advance(0.75 * HOUR)
@@ -126,7 +162,13 @@ describe('server stores: the token names the session and is sent again as it is'
       delete: (id) => store.delete(id),
     }
     const app = manager({ store: flaky })
-    const cookie = valueOf((await request(app, undefined, (s) => void (s.user = 'ada'))).result.setCookie)
+    const cookie = tokenOf(
+      (
+        await request(app, undefined, (s) => {
+          s.user = 'ada'
+        })
+      ).result.setCookie,
+    )
     failing = true
     const cycle = app.begin({ cookieHeader: cookie })
     ;((await cycle.load()) as Loose).n = 1

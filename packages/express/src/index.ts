@@ -4,13 +4,15 @@ import {
   type CommitResult,
   type SessionData as CoreSessionData,
   type ManagerSource,
+  type RequestInfo,
+  type ResponseInfo,
   resolveManager,
   type Session,
   type SessionCycle,
   SessionError,
   type SessionManager,
 } from '@x/session-core'
-import type { RequestHandler, Response } from 'express'
+import type { Request, RequestHandler, Response } from 'express'
 
 export * from '@x/session-core'
 
@@ -48,23 +50,49 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
   const handler: RequestHandler = (req, res, next) => {
-    const cycle = manager.begin({
-      cookieHeader: req.headers.cookie,
-      secure: req.secure,
-      headers: req.headers,
-    })
-    const expose = (loaded: Session<SessionData>) => {
-      ;(req as unknown as Record<string, unknown>)[property] = loaded
-      cycle.run(next)
-    }
+    const exchange = new Exchange(req, res)
+    const cycle = manager.begin(exchange)
+    const slots = req as unknown as Record<string, unknown>
     // In this tick where nothing must be waited for, as Express would go on without a session.
     const loaded = cycle.loadSync()
-    if (cycle.syncCommit) commitAtHead(res, cycle)
-    else deferHead(res, cycle)
-    if (loaded) expose(loaded)
-    else cycle.load().then(expose, next)
+    if (cycle.syncCommit) commitAtHead(res, cycle, exchange)
+    else deferHead(res, cycle, exchange)
+    if (loaded) {
+      slots[property] = loaded
+      cycle.run(next)
+      return
+    }
+    cycle.load().then((later) => {
+      slots[property] = later
+      cycle.run(next)
+    }, next)
   }
   return Object.assign(handler, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
+}
+
+/**
+ * What the engine reads of the request and the response, in one object per request. `secure` and
+ * `cacheControl` are getters, asked only when a cookie goes out: Express's `req.secure` consults
+ * the proxy settings, a cost that a request sending nothing need not pay.
+ */
+class Exchange implements RequestInfo, ResponseInfo {
+  readonly #req: Request
+  readonly #res: Response
+  readonly cookieHeader: string | undefined
+  readonly headers: IncomingMessage['headers']
+  constructor(req: Request, res: Response) {
+    this.#req = req
+    this.#res = res
+    this.headers = req.headers
+    this.cookieHeader = req.headers.cookie
+  }
+  get secure(): boolean {
+    return this.#req.secure
+  }
+  get cacheControl(): string | undefined {
+    const value = this.#res.getHeader('Cache-Control')
+    return value === undefined ? undefined : [value].flat().join(', ')
+  }
 }
 
 /** Adds what the commit asks for to the response's headers, after the app's own. */
@@ -74,11 +102,6 @@ function applyResult(res: Response, result: CommitResult): void {
   if (result.cacheControl) res.setHeader('Cache-Control', result.cacheControl)
 }
 
-function cacheControlOf(res: Response): string | undefined {
-  const value = res.getHeader('Cache-Control')
-  return value === undefined ? undefined : [value].flat().join(', ')
-}
-
 /**
  * When the commit cannot need to wait (the cookie store on `node:crypto`), the session's headers
  * are added at the moment Node writes the head, which every way of sending a response goes
@@ -86,14 +109,14 @@ function cacheControlOf(res: Response): string | undefined {
  * `write`, `end` and `headersSent`. A commit that throws (a session too large for its cookies)
  * throws to whatever sends the response, as Node's own header errors do.
  */
-function commitAtHead(res: Response, cycle: SessionCycle<SessionData>): void {
+function commitAtHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Exchange): void {
   const writeHead = res.writeHead as Fn
   res.writeHead = function (this: Response, ...args: unknown[]) {
     // Headers passed here replace the app's earlier ones, as in Node; set on `res`, the session's Set-Cookie joins them.
     const withReason = typeof args[1] === 'string'
     const headers = (withReason ? args[2] : args[1]) as OutgoingHttpHeaders | unknown[] | undefined
     if (headers) applyHeaders(this, headers)
-    const result = cycle.commitSync({ cacheControl: cacheControlOf(this) })
+    const result = cycle.commitSync(exchange)
     if (result) applyResult(this, result)
     return writeHead.apply(this, headers ? args.slice(0, withReason ? 2 : 1) : args)
   } as Response['writeHead']
@@ -114,7 +137,7 @@ const headersSent = () =>
  * without this (`headersSent` is true, which error handlers rely on, and header changes throw);
  * only the bytes wait.
  */
-function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
+function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Exchange): void {
   const r = res as unknown as Record<Method | 'setHeader' | 'appendHeader' | 'removeHeader', Fn>
   const orig = { writeHead: r.writeHead, write: r.write, end: r.end, flushHeaders: r.flushHeaders }
   const queue: [Method, unknown[]][] = []
@@ -124,7 +147,6 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
   // the 'drain' they promise comes once the bytes are handed to Node.
   let owesDrain = false
 
-  const cacheControl = () => cacheControlOf(res)
   const apply = (result: CommitResult) => applyResult(res, result)
   /**
    * From the moment the head is held back (or the response failed), `headersSent` is true to the
@@ -141,7 +163,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
   const commitNow = (): boolean => {
     let result: CommitResult | undefined
     try {
-      result = cycle.commitSync({ cacheControl: cacheControl() })
+      result = cycle.commitSync(exchange)
       if (result) apply(result)
     } catch (error) {
       fail(SessionError.is(error) ? error.status : 500, error)
@@ -202,7 +224,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>): void {
     state = 'waiting'
     holdHead()
     // commitSync() found it had to wait and started the commit: this is that same commit.
-    void settle(cycle.commit({ cacheControl: cacheControl() }), res.statusCode)
+    void settle(cycle.commit(exchange), res.statusCode)
   }
 
   const patch = (name: Method, deferred: (self: Response, args: unknown[]) => unknown) => {

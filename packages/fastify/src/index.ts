@@ -2,12 +2,14 @@ import {
   type CommitResult,
   type SessionData as CoreSessionData,
   type ManagerSource,
+  type RequestInfo,
+  type ResponseInfo,
   resolveManager,
   type Session,
   type SessionCycle,
   SessionError,
 } from '@x/session-core'
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 export * from '@x/session-core'
@@ -41,40 +43,40 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
   // One slot per registration, so two mounted sessions never share a cycle.
-  const kCycle = Symbol('session cycle')
+  const kExchange = Symbol('session exchange')
   // Fastify 5 forbids reference-type decorations; null keeps the request's shape stable.
   app.decorateRequest(property, null)
-  app.decorateRequest(kCycle, null)
+  app.decorateRequest(kExchange, null)
 
-  app.addHook('onRequest', (request, _reply, done) => {
-    // Node joins repeated Cookie lines into one; request.protocol honours X-Forwarded-Proto only
-    // under trustProxy, so a client cannot claim HTTPS by itself.
-    const cycle = manager.begin({
-      cookieHeader: request.headers.cookie,
-      secure: request.protocol === 'https',
-      headers: request.headers,
-    })
+  app.addHook('onRequest', (request, reply, done) => {
+    const exchange = new Exchange(request, reply)
+    const cycle = manager.begin(exchange)
+    exchange.cycle = cycle
     const slots = request as unknown as Slots
-    slots[kCycle] = cycle
+    slots[kExchange] = exchange
     // Callback style, so the rest of the request runs inside the session's async context (body
     // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed
     // from), and in this same tick when the engine need not wait.
-    const expose = (loaded: Session<SessionData>) => {
+    const loaded = cycle.loadSync()
+    if (loaded) {
       slots[property] = loaded
       cycle.run(done)
+      return
     }
-    const loaded = cycle.loadSync()
-    if (loaded) expose(loaded)
-    else cycle.load().then(expose, done)
+    cycle.load().then((later) => {
+      slots[property] = later
+      cycle.run(done)
+    }, done)
   })
 
   app.addHook('onSend', (request, reply, payload, done) => {
     const slots = request as unknown as Slots
-    const cycle = slots[kCycle] as SessionCycle<SessionData> | null
+    const exchange = slots[kExchange] as Exchange | null
     // onSend runs again for the error response when a commit (or a later onSend hook) throws:
     // the first pass committed or failed already, and its headers stay on the reply.
-    if (!cycle) return done(null, payload)
-    slots[kCycle] = null
+    if (!exchange?.cycle) return done(null, payload)
+    const { cycle } = exchange
+    slots[kExchange] = null
     const failed = (error: unknown) => {
       // Fastify keeps a status the handler chose (201, a redirect's 302) on the error response;
       // fail closed with the error's own status instead.
@@ -100,17 +102,42 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
       }
       done(null, payload)
     }
-    const cacheControl = reply.getHeader('cache-control')
-    const response = { cacheControl: cacheControl === undefined ? undefined : String(cacheControl) }
     let result: CommitResult | undefined
     try {
-      result = cycle.commitSync(response)
+      result = cycle.commitSync(exchange)
     } catch (error) {
       return failed(error)
     }
     if (result) apply(result)
-    else cycle.commit(response).then(apply, failed)
+    else cycle.commit(exchange).then(apply, failed)
   })
+}
+
+/**
+ * What the engine reads of a request and its reply, and the request's cycle: one object per
+ * request. `secure` and `cacheControl` are asked only when a cookie goes out.
+ */
+class Exchange implements RequestInfo, ResponseInfo {
+  readonly #request: FastifyRequest
+  readonly #reply: FastifyReply
+  readonly cookieHeader: string | undefined
+  readonly headers: FastifyRequest['headers']
+  cycle: SessionCycle<SessionData> | undefined = undefined
+  constructor(request: FastifyRequest, reply: FastifyReply) {
+    this.#request = request
+    this.#reply = reply
+    // Node joins repeated Cookie lines into one.
+    this.headers = request.headers
+    this.cookieHeader = request.headers.cookie
+  }
+  get secure(): boolean {
+    // request.protocol honours X-Forwarded-Proto only under trustProxy: a client cannot claim HTTPS.
+    return this.#request.protocol === 'https'
+  }
+  get cacheControl(): string | undefined {
+    const value = this.#reply.getHeader('cache-control')
+    return value === undefined ? undefined : String(value)
+  }
 }
 
 /**

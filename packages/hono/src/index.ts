@@ -1,6 +1,7 @@
 import {
   type SessionData as CoreSessionData,
   type ManagerSource,
+  type RequestInfo,
   type ResponseInfo,
   resolveManager,
   type Session,
@@ -43,19 +44,8 @@ export function session<D extends object = SessionData, P extends string = 'sess
   const manager = resolveManager<D>(source)
 
   return async (c, next) => {
-    // On @hono/node-server the Node request is `c.env.incoming`: its headers are there already,
-    // where asking the Request for them would build a Headers object first. Duck-typed, so other
-    // runtimes (no `incoming`) use the Request's own.
-    const node = (c.env as { incoming?: { headers?: NodeHeaders } } | undefined)?.incoming?.headers
-    const cycle = manager.begin({
-      // Node, undici, Bun, Deno and workerd join repeated Cookie lines with "; " (smoke/run.mjs
-      // checks it), which core parses as one header. Splitting on ',' here would let a cookie value
-      // holding ", name=..." (set by a sibling subdomain) pose as a `__Host-` session.
-      cookieHeader: node ? node.cookie : (c.req.raw.headers.get('cookie') ?? undefined),
-      // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
-      secure: c.req.url.startsWith('https:'),
-      headers: node ?? c.req.raw.headers,
-    })
+    const exchange = new Exchange(c as Context)
+    const cycle = manager.begin(exchange)
     ;(c as Context).set(property, cycle.loadSync() ?? (await cycle.load()))
 
     // Hono's compose has already turned a handler's error into the onError response (and set
@@ -64,8 +54,7 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
-      const response = new LazyCacheControl(c)
-      result = cycle.commitSync(response) ?? (await cycle.commit(response))
+      result = cycle.commitSync(exchange) ?? (await cycle.commit(exchange))
     } catch (err) {
       if (!SessionError.is(err)) throw err
       return fail(c, err.status)
@@ -96,14 +85,30 @@ export function session<D extends object = SessionData, P extends string = 'sess
 }
 
 /**
- * What the engine may ask of the response, read only if the session sends something: a response's
- * headers can be costly to reach. A class, not an object literal with a getter, which V8 gives a
- * new hidden class on every request (a cost of its own, paid by every request that touches nothing).
+ * What the engine reads of the request and the response, in one object per request. `secure` and
+ * `cacheControl` are getters, asked only when a cookie goes out: a response's headers can be costly
+ * to reach. A class, not an object literal with getters, which V8 gives a new hidden class on every
+ * request (a cost of its own, paid by every request that touches nothing).
  */
-class LazyCacheControl implements ResponseInfo {
+class Exchange implements RequestInfo, ResponseInfo {
   readonly #c: Context
+  readonly cookieHeader: string | readonly string[] | undefined
+  readonly headers: NodeHeaders | Headers
   constructor(c: Context) {
     this.#c = c
+    // On @hono/node-server the Node request is `c.env.incoming`: its headers are there already,
+    // where asking the Request for them would build a Headers object first. Duck-typed, so other
+    // runtimes (no `incoming`) use the Request's own.
+    const node = (c.env as { incoming?: { headers?: NodeHeaders } } | undefined)?.incoming?.headers
+    // Node, undici, Bun, Deno and workerd join repeated Cookie lines with "; " (smoke/run.mjs
+    // checks it), which core parses as one header. Splitting on ',' here would let a cookie value
+    // holding ", name=..." (set by a sibling subdomain) pose as a `__Host-` session.
+    this.cookieHeader = node ? node.cookie : (c.req.raw.headers.get('cookie') ?? undefined)
+    this.headers = node ?? c.req.raw.headers
+  }
+  get secure(): boolean {
+    // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
+    return this.#c.req.url.startsWith('https:')
   }
   get cacheControl(): string | undefined {
     return this.#c.res.headers.get('cache-control') ?? undefined

@@ -3,6 +3,8 @@ import {
   type CommitResult,
   type SessionData as CoreSessionData,
   type ManagerSource,
+  type RequestInfo,
+  type ResponseInfo,
   resolveManager,
   type Session,
   type SessionManager,
@@ -43,8 +45,8 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
   const middleware: Middleware = async (ctx, next) => {
-    const { headers } = ctx.req
-    const cycle = manager.begin({ cookieHeader: headers.cookie, secure: ctx.secure, headers })
+    const exchange = new Exchange(ctx)
+    const cycle = manager.begin(exchange)
     ctx[property] = cycle.loadSync() ?? (await cycle.load())
     let thrown: { error: unknown } | undefined
     try {
@@ -54,8 +56,7 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
     }
     let result: CommitResult
     try {
-      const response = { cacheControl: headerValue(ctx.response.get('Cache-Control')) }
-      result = cycle.commitSync(response) ?? (await cycle.commit(response))
+      result = cycle.commitSync(exchange) ?? (await cycle.commit(exchange))
     } catch (error) {
       // Koa answers with `err.status` (503 when the store is down), so the client never gets a
       // success without its cookie. When the handler threw first, its error answers and the
@@ -82,6 +83,27 @@ export type SessionMiddleware = Middleware & {
    * server's `upgrade` listener. `reload()` it in message handlers; `save()` persists a change.
    */
   upgrade(req: IncomingMessage): Promise<Session<SessionData>>
+}
+
+/**
+ * What the engine reads of the request and the response, in one object per request. `secure` and
+ * `cacheControl` are getters, asked only when a cookie goes out.
+ */
+class Exchange implements RequestInfo, ResponseInfo {
+  readonly #ctx: Context
+  readonly cookieHeader: string | undefined
+  readonly headers: IncomingMessage['headers']
+  constructor(ctx: Context) {
+    this.#ctx = ctx
+    this.headers = ctx.req.headers
+    this.cookieHeader = ctx.req.headers.cookie
+  }
+  get secure(): boolean {
+    return this.#ctx.secure
+  }
+  get cacheControl(): string | undefined {
+    return headerValue(this.#ctx.response.get('Cache-Control'))
+  }
 }
 
 function applyTo(ctx: Context, { setCookie, headers, cacheControl }: CommitResult): void {
