@@ -761,6 +761,19 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
     })
 
+    it('X5: a due refresh is sent by a route that never touches the session, too', async () => {
+      const { jar } = await f.login({ user: 'ada' })
+      f.clock.advance(ROLLING / 2)
+      expect((await f.get('/noop', jar)).setCookie).toEqual([])
+      f.clock.advance(ROLLING / 2)
+      const refreshed = await f.get('/noop', jar)
+      expect(sessionCookies(refreshed)).toHaveLength(1)
+      jar.apply(refreshed)
+      expect((await f.get('/noop', jar)).setCookie).toEqual([])
+      f.clock.advance(IDLE - ROLLING / 2)
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+    })
+
     it('X6: loading a session never extends its expiry by itself', async () => {
       const { jar } = await f.login({ user: 'ada' })
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
@@ -996,6 +1009,20 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         expect(read.json()).toMatchObject({ isNew: false, value: 'ada' })
         expect(sessionCookies(read)).toHaveLength(1)
         jar.apply(read)
+        expect(jar.get(NAME)?.split('*')[1]).toBe('k2')
+        expect((await after.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+      } finally {
+        await close()
+      }
+    })
+
+    it('K3: a route that never touches the session still re-seals it under the newest key id', async () => {
+      const { before, after, close } = await deploys()
+      try {
+        const { jar } = await before.login({ user: 'ada' })
+        const noop = await after.get('/noop', jar)
+        expect(sessionCookies(noop)).toHaveLength(1)
+        jar.apply(noop)
         expect(jar.get(NAME)?.split('*')[1]).toBe('k2')
         expect((await after.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
       } finally {

@@ -117,6 +117,16 @@ export interface SessionCycle<D extends object = SessionData> {
    * moment the response's head is written instead of holding the response back.
    */
   readonly syncCommit: boolean
+  /**
+   * Calls `listener` once, when this request's commit may first have something to send or store:
+   * as soon as the session is loaded if a rolling refresh or a re-seal under a newer key is due,
+   * else at the first change made through the session (a write, a read that hands out an object,
+   * `touch()`, `regenerate()`, `destroy()`, `bindUser()`, `save()`, `reload()`, a flash). Until then
+   * `commitSync()` answers that nothing is to be sent. An adapter whose commit point costs
+   * something to arm (Express wraps the response's methods) arms it then, and a request that never
+   * changes its session pays nothing for it.
+   */
+  onChange(listener: () => void): void
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -245,6 +255,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #state: Promise<SessionState> | undefined
   #resolved: SessionState | undefined
   #session: Promise<Session<D>> | undefined
+  #onChange: (() => void) | undefined
   #loaded: Session<D> | undefined
   #commit: Promise<CommitResult> | undefined
   /** What a synchronous commit answered. */
@@ -294,7 +305,34 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #settle(state: SessionState): Session<D> {
     this.#resolved = state
     this.#loaded = createSession<D>(state, this)
+    const listener = this.#onChange
+    if (listener !== undefined) {
+      this.#onChange = undefined
+      this.#watch(state, listener)
+    }
     return this.#loaded
+  }
+
+  onChange(listener: () => void): void {
+    const state = this.#resolved
+    if (state === undefined) this.#onChange = listener
+    else this.#watch(state, listener)
+  }
+
+  /** Calls `listener` now if the commit may already send something, else at the first change. */
+  #watch(state: SessionState, listener: () => void): void {
+    const { rollingMs, clock } = this.#opts
+    const pending =
+      state.dirty ||
+      state.forceEmit ||
+      state.forceRefresh ||
+      state.pendingWrite ||
+      state.status === 'destroyed' ||
+      (!state.isNew &&
+        ((this.#prelude?.now ?? clock()) - state.refreshedAt >= rollingMs ||
+          (state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId)))
+    if (pending) listener()
+    else state.onChange = listener
   }
 
   run<T>(fn: () => T): T {
@@ -680,7 +718,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const changed = json !== undefined && json !== snapshotOf(state)
     if (state.isNew && !changed && !state.forceEmit) return NO_HEADERS
     const now = opts.clock()
-    const due = state.forceRefresh || now - state.refreshedAt >= opts.rollingMs
+    // Whether a refresh is due is decided by the time the request was read, as onChange() is.
+    const due = state.forceRefresh || (this.#prelude?.now ?? now) - state.refreshedAt >= opts.rollingMs
     const rotate = state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId
     if (!changed && !due && !rotate && !state.forceEmit) return NO_HEADERS
 
@@ -898,6 +937,7 @@ function developmentSecret(): string {
 
 /** A request's session state: a class, so every state has one shape and is cheap to make. */
 class State implements SessionState {
+  onChange: (() => void) | undefined = undefined
   status: SessionState['status'] = 'active'
   failure: SessionError | undefined = undefined
   readOnly = false

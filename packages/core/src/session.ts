@@ -142,6 +142,8 @@ export interface SessionState {
   pendingWrite: boolean
   /** A WebSocket's session: nothing can be sent to the client, so most changes are refused. */
   socket: boolean
+  /** Called (once, then cleared) at the first change that may give the commit something to do. */
+  onChange: (() => void) | undefined
 }
 
 /** The engine operations a session needs, implemented by the request cycle. */
@@ -169,12 +171,21 @@ export function snapshotOf(state: SessionState): string {
  */
 export function markDirty(state: SessionState): void {
   if (state.dirty) return
+  changing(state)
   const snapshot = snapshotOf(state)
   if (state.borrowed) {
     state.data = loadedData(JSON.parse(snapshot) as object)
     state.borrowed = false
   }
   state.dirty = true
+}
+
+/** Tells whoever watches the session (see `SessionCycle.onChange`) that it may now change. */
+export function changing(state: SessionState): void {
+  const listener = state.onChange
+  if (listener === undefined) return
+  state.onChange = undefined
+  listener()
 }
 
 /** A value handed out: an object can be mutated in place, so from then on the data may change. */
@@ -267,14 +278,17 @@ class SessionImpl {
     this.#state.data = nullData()
   }
   regenerate(options?: unknown, cb?: unknown) {
+    changing(this.#state)
     if (typeof options === 'function') return withCallback(this.#host.regenerate(this.#state, false), options)
     const keep = (options as { keep?: boolean } | undefined)?.keep === true
     return withCallback(this.#host.regenerate(this.#state, keep), cb)
   }
   destroy(cb?: unknown) {
+    changing(this.#state)
     return withCallback(this.#host.destroy(this.#state), cb)
   }
   touch() {
+    changing(this.#state)
     this.#state.forceRefresh = true
   }
   bindUser(user: string | undefined) {
@@ -286,6 +300,7 @@ class SessionImpl {
     }
     if (user === this.#state.user) return
     this.#host.assertWritable(this.#state, 'bind a user')
+    changing(this.#state)
     this.#state.user = user
     this.#state.forceEmit = true
     this.#state.pendingWrite = true
@@ -294,9 +309,11 @@ class SessionImpl {
     return this.#state.user
   }
   save(cb?: unknown) {
+    changing(this.#state)
     return withCallback(this.#host.save(this.#state), cb)
   }
   reload(cb?: unknown) {
+    changing(this.#state)
     return withCallback(this.#host.reload(this.#state), cb)
   }
   toJSON() {

@@ -195,3 +195,75 @@ describe('a cookie met again: one cached unseal shared by its requests', () => {
     expect(cycle.commitSync()).toEqual({ setCookie: [], headers: [] })
   })
 })
+
+describe('onChange(): the first moment a commit may have something to do', () => {
+  const written = async (extra: Partial<SessionOptions> = {}) => {
+    const clock = createTestClock()
+    const { manager, cookieOf } = setup({ clock, idleTimeout: 3600, ...extra })
+    const first = manager.begin({ cookieHeader: undefined })
+    ;(first.loadSync() as Loose).user = 'ada'
+    return { manager, clock, cookie: cookieOf(first.commitSync()?.setCookie ?? []) }
+  }
+
+  it('E3: reading strings and numbers does not call it, and the commit sends nothing', async () => {
+    const { manager, cookie } = await written()
+    const cycle = manager.begin({ cookieHeader: cookie })
+    const calls: string[] = []
+    cycle.onChange(() => calls.push('changed'))
+    const session: Loose = cycle.loadSync()
+    expect(session.user).toBe('ada')
+    expect(session.has('user')).toBe(true)
+    expect(calls).toEqual([])
+    expect(cycle.commitSync()).toEqual({ setCookie: [], headers: [] })
+  })
+
+  it('E4: the first write calls it once, before the change is made', async () => {
+    const { manager, cookie } = await written()
+    const cycle = manager.begin({ cookieHeader: cookie })
+    const session: Loose = cycle.loadSync()
+    const seen: unknown[] = []
+    cycle.onChange(() => seen.push(session.n))
+    session.n = 1
+    session.n = 2
+    expect(seen).toEqual([undefined])
+    expect(cycle.commitSync()?.setCookie).toHaveLength(1)
+  })
+
+  it('L2, L4: a handed-out object, touch(), destroy() each call it', async () => {
+    const { manager, cookie } = await written()
+    for (const act of [(s: Loose) => s.toJSON(), (s: Loose) => s.touch(), (s: Loose) => void s.destroy()]) {
+      const cycle = manager.begin({ cookieHeader: cookie })
+      let calls = 0
+      cycle.onChange(() => calls++)
+      act(cycle.loadSync())
+      expect(calls).toBe(1)
+    }
+  })
+
+  it('X5: a refresh due when the request was read calls it at once, even registered before the load', async () => {
+    const { manager, clock, cookie } = await written({ rolling: 60 })
+    clock.advance(61)
+    const cycle = manager.begin({ cookieHeader: cookie })
+    let calls = 0
+    cycle.onChange(() => calls++)
+    expect(calls).toBe(0)
+    cycle.loadSync()
+    expect(calls).toBe(1)
+    expect(cycle.commitSync()?.setCookie).toHaveLength(1)
+  })
+
+  it('X5: a refresh that comes due while the request runs waits for the next request', async () => {
+    const { manager, clock, cookie } = await written({ rolling: 60 })
+    clock.advance(59)
+    const cycle = manager.begin({ cookieHeader: cookie })
+    let calls = 0
+    cycle.loadSync()
+    cycle.onChange(() => calls++)
+    clock.advance(2)
+    expect(calls).toBe(0)
+    expect(cycle.commitSync()).toEqual({ setCookie: [], headers: [] })
+    const next = manager.begin({ cookieHeader: cookie })
+    next.loadSync()
+    expect(next.commitSync()?.setCookie).toHaveLength(1)
+  })
+})

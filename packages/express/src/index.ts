@@ -53,10 +53,16 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
     const exchange = new Exchange(req, res)
     const cycle = manager.begin(exchange)
     const slots = req as unknown as Record<string, unknown>
+    // The response's methods are wrapped only once the session may have something to send: a
+    // wrapped method costs every later call on the response, and most requests change nothing.
+    // A change made after the head went out cannot reach this response.
+    cycle.onChange(() => {
+      if (res.headersSent) return
+      if (cycle.syncCommit) commitAtHead(res, cycle, exchange)
+      else deferHead(res, cycle, exchange)
+    })
     // In this tick where nothing must be waited for, as Express would go on without a session.
     const loaded = cycle.loadSync()
-    if (cycle.syncCommit) commitAtHead(res, cycle, exchange)
-    else deferHead(res, cycle, exchange)
     if (loaded) {
       slots[property] = loaded
       cycle.run(next)
