@@ -354,11 +354,19 @@ if (!args['no-http']) {
     groups.set(key, [...(groups.get(key) ?? []), s])
   }
   const plan = [...groups.values()].map((group) => ({ group, s: group[0], round: 0, verifyOnly: true }))
+  const byFramework = new Map()
+  for (const s of measured) byFramework.set(s.framework, [...(byFramework.get(s.framework) ?? []), s])
+  const rotate = (list, round) => {
+    const offset = Math.floor((round * list.length) / config.rounds)
+    return list.map((_, i) => list[(i + offset) % list.length])
+  }
   for (let round = 0; round < config.rounds; round++) {
-    // Each round starts elsewhere in the list, so no scenario always runs first or last.
-    const offset = Math.floor((round * measured.length) / config.rounds)
-    for (let i = 0; i < measured.length; i++)
-      plan.push({ s: measured[(i + offset) % measured.length], round })
+    // A framework's scenarios run together, so each ratio to bare compares runs minutes apart at
+    // most; the frameworks, and the scenarios within each, start elsewhere every round, so that no
+    // scenario always runs first or last.
+    for (const group of rotate([...byFramework.values()], round)) {
+      for (const s of rotate(group, round)) plan.push({ s, round })
+    }
   }
   const t = performance.now()
   let measuredDone = 0

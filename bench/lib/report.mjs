@@ -37,10 +37,29 @@ export function summarize(scenarios) {
   }
   for (const s of scenarios) {
     const b = bare.get(s.framework)
-    s.ratio = s.median !== undefined && b ? s.median / b.median : undefined
-    s.ratioPerCpu = s.perCpu !== undefined && b?.perCpu ? s.perCpu / b.perCpu : undefined
+    if (!b) continue
+    s.ratio = paired(s, b, (r) => r.rps) ?? (s.median !== undefined ? s.median / b.median : undefined)
+    s.ratioPerCpu =
+      paired(s, b, (r) => (r.serverCpu > 0 ? r.rps / r.serverCpu : undefined)) ??
+      (s.perCpu !== undefined && b.perCpu ? s.perCpu / b.perCpu : undefined)
   }
   return scenarios
+}
+
+/**
+ * The median, over the rounds, of a scenario's figure divided by its framework's bare figure from
+ * the same round. Each round runs a framework's scenarios close together, so a machine that slows
+ * down or speeds up between rounds (a shared VM does) moves both sides of each ratio alike.
+ */
+function paired(s, bare, figure) {
+  const ratios = []
+  for (const run of s.runs) {
+    const base = bare.runs.find((r) => r.round === run.round)
+    const a = figure(run)
+    const b = base && figure(base)
+    if (a > 0 && b > 0) ratios.push(a / b)
+  }
+  return median(ratios)
 }
 
 export function markdownTable(scenarios) {
