@@ -156,13 +156,28 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
   const apply = (result: CommitResult) => applyResult(res, result)
   /**
    * From the moment the head is held back (or the response failed), `headersSent` is true to the
-   * app. Defined then, not up front: defining an accessor on an object is costly, and a request
-   * whose commit answers in its own tick never needs it (Node's own answer is right for it).
+   * app: a data property over Node's getter, taken away again when the held calls go to Node. Added
+   * then, not up front: every property added to a response slows each later use of it, and a
+   * request whose commit answers in its own tick never needs any (Node's own answer is right).
    */
+  let guarded = false
   const holdHead = () => {
-    if (heldHeads.has(res)) return
-    heldHeads.set(res, () => state === 'waiting' || state === 'failed')
-    Object.defineProperty(res, 'headersSent', { configurable: true, get: deferredHeadersSent })
+    if (!guarded) {
+      guarded = true
+      // While the head waits, changing a header throws, as Node does once a head is sent.
+      for (const name of ['setHeader', 'appendHeader', 'removeHeader'] as const) {
+        const original = r[name]
+        r[name] = function (this: Response, ...args: unknown[]) {
+          if (state === 'waiting') throw headersSent()
+          return original.apply(this, args)
+        }
+      }
+    }
+    // Added last, so that taking it away again restores the response's shape.
+    Object.defineProperty(res, 'headersSent', { configurable: true, writable: true, value: true })
+  }
+  const releaseHead = () => {
+    delete (res as { headersSent?: boolean }).headersSent
   }
 
   /** Commits in this tick if the engine can; true when the head may go out now. */
@@ -187,6 +202,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
       return fail(SessionError.is(error) ? error.status : 500, error)
     }
     state = 'done'
+    releaseHead()
     try {
       apply(result)
       res.statusCode = status // a status set once the head counted as sent has no effect, as in Node
@@ -269,25 +285,6 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
   patch('flushHeaders', () => {
     if (state === 'open') start('flushHeaders', [])
   })
-  for (const name of ['setHeader', 'appendHeader', 'removeHeader'] as const) {
-    const original = r[name]
-    r[name] = function (this: Response, ...args: unknown[]) {
-      if (state === 'waiting') throw headersSent()
-      return original.apply(this, args)
-    }
-  }
-}
-
-/** Whether the session holds a response's head back, for the responses whose head it held. */
-const heldHeads = new WeakMap<Response, () => boolean>()
-
-/**
- * `headersSent` of a response whose head the session held back: true to the app from its first
- * attempt to send; once committed, Node's own answer (a head Node refused is not sent). One getter
- * for every response, so that such responses share their hidden class.
- */
-function deferredHeadersSent(this: Response): boolean {
-  return heldHeads.get(this)?.() === true || sentGetter.call(this)
 }
 
 function applyHeaders(res: Response, headers: OutgoingHttpHeaders | unknown[]): void {
