@@ -3,7 +3,7 @@ import { privateCacheControl } from './internal/cache-control.js'
 import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId, isSessionId } from './internal/ids.js'
-import { createSealer, type Sealer, type UnsealResult } from './internal/sealer.js'
+import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
   createSession,
@@ -702,7 +702,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer
     if (this.#opts.store || !sealSync) return this.#finish(state, step, response)
-    return this.#emit(step, sealSync(this.#payload(state), step.expiresAt), response)
+    return this.#emit(step, sealSync(this.#payload(state, step.json), step.expiresAt), response)
   }
 
   /** Decides what the response must carry: the final result, or the step that needs sealing (and the store). */
@@ -741,7 +741,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     }
     const token =
       this.#reusableToken(state, step) ??
-      (await this.#sealer.seal(this.#payload(state), this.#sealExpiry(state, step)))
+      (await this.#sealer.seal(this.#payload(state, step.json), this.#sealExpiry(state, step)))
     return this.#emit(step, token, response)
   }
 
@@ -772,17 +772,16 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     return claim.token
   }
 
-  #payload(state: SessionState): Payload {
-    const payload: Payload = {
-      v: PAYLOAD_VERSION,
-      id: this.idOf(state),
-      n: this.#opts.cookie.name,
-      c: state.createdAt,
-      r: state.refreshedAt,
-    }
-    if (!this.#opts.store) payload.d = state.data
-    if (state.user !== undefined) payload.u = state.user
-    return payload
+  /**
+   * The sealed payload's JSON ({@link Payload}), around `dataJson`: the data as the commit just
+   * serialized it, which the seal then does not serialize a second time.
+   */
+  #payload(state: SessionState, dataJson: string): SerializedJson {
+    const { store, cookie } = this.#opts
+    let json = `{"v":${PAYLOAD_VERSION},"id":${JSON.stringify(this.idOf(state))},"n":${JSON.stringify(cookie.name)},"c":${state.createdAt},"r":${state.refreshedAt}`
+    if (!store) json += `,"d":${dataJson}`
+    if (state.user !== undefined) json += `,"u":${JSON.stringify(state.user)}`
+    return new SerializedJson(`${json}}`)
   }
 
   /** The headers that carry `token`: the cookie (chunked as needed), or the token header. */

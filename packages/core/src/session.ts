@@ -174,10 +174,35 @@ export function markDirty(state: SessionState): void {
   changing(state)
   const snapshot = snapshotOf(state)
   if (state.borrowed) {
-    state.data = loadedData(JSON.parse(snapshot) as object)
+    state.data = copyData(state.data)
     state.borrowed = false
   }
   state.dirty = true
+}
+
+/**
+ * A request's own copy of shared data. Shared data is what a parse of JSON made (null-prototype at
+ * the top, then plain objects, arrays and primitives), so a walk copies it exactly, in less time
+ * than serializing and parsing it again.
+ */
+function copyData(shared: Data): Data {
+  const data: Data = Object.create(null)
+  for (const key of Object.keys(shared)) data[key] = copyJson(shared[key])
+  return data
+}
+
+function copyJson(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value)) return value.map(copyJson)
+  const copy: Data = {}
+  for (const key of Object.keys(value)) {
+    const item = copyJson((value as Data)[key])
+    // As JSON.parse does: an own "__proto__" key is data, never the prototype.
+    if (key === '__proto__')
+      Object.defineProperty(copy, key, { value: item, writable: true, enumerable: true, configurable: true })
+    else copy[key] = item
+  }
+  return copy
 }
 
 /** Tells whoever watches the session (see `SessionCycle.onChange`) that it may now change. */

@@ -196,6 +196,40 @@ describe('a cookie met again: one cached unseal shared by its requests', () => {
   })
 })
 
+describe('the copy a change makes of shared data', () => {
+  it('T7, L1: it keeps every value, nested "__proto__" keys as data, and pollutes nothing', async () => {
+    const { manager, cookieOf } = setup()
+    const nested = JSON.parse(
+      '{"__proto__": {"polluted": true}, "list": [1, {"deep": [null, "x"]}], "n": -1.5}',
+    )
+    const first = manager.begin({ cookieHeader: undefined })
+    Object.assign(first.loadSync() as Loose, { nested, flag: true, text: 'é' })
+    const cookie = cookieOf(first.commitSync()?.setCookie ?? [])
+    // Met once, so the next request shares the cached, frozen parse and copies it on change.
+    await manager.begin({ cookieHeader: cookie }).load()
+    const second = manager.begin({ cookieHeader: cookie })
+    const session: Loose = second.loadSync()
+    session.more = 1
+    const copied = session.nested
+    expect(Object.isFrozen(copied)).toBe(false)
+    expect(Object.getPrototypeOf(copied)).toBe(Object.prototype)
+    expect(Object.hasOwn(copied, '__proto__')).toBe(true)
+    expect(({} as Loose).polluted).toBeUndefined()
+    copied.list[1].deep.push('y')
+    const third = manager.begin({ cookieHeader: cookieOf(second.commitSync()?.setCookie ?? []) })
+    const data = (third.loadSync() as Loose).toJSON()
+    expect(JSON.stringify(data)).toBe(
+      JSON.stringify({
+        nested: { ...nested, list: [1, { deep: [null, 'x', 'y'] }] },
+        flag: true,
+        text: 'é',
+        more: 1,
+      }),
+    )
+    expect(Object.hasOwn(data.nested, '__proto__')).toBe(true)
+  })
+})
+
 describe('onChange(): the first moment a commit may have something to do', () => {
   const written = async (extra: Partial<SessionOptions> = {}) => {
     const clock = createTestClock()

@@ -28,6 +28,14 @@ export interface SealerOptions {
   backend?: 'auto' | 'web'
 }
 
+/**
+ * A payload serialized already (by a caller that had its JSON at hand): sealed as this text, not
+ * passed through `JSON.stringify` again. The caller vouches that it is valid JSON.
+ */
+export class SerializedJson {
+  constructor(readonly json: string) {}
+}
+
 export interface Sealer {
   /** The key id new seals carry (`''` for a plain string secret). */
   readonly currentKeyId: string
@@ -310,7 +318,7 @@ class IronSealer implements Sealer {
   *#seal(payload: unknown, expiresAt: number): Steps<string> {
     let json: string | undefined
     try {
-      json = JSON.stringify(payload)
+      json = payload instanceof SerializedJson ? payload.json : JSON.stringify(payload)
     } catch (cause) {
       throw new SessionError(
         SessionErrorCode.NOT_SERIALIZABLE,
