@@ -172,7 +172,8 @@ export function snapshotOf(state: SessionState): string {
 export function markDirty(state: SessionState): void {
   if (state.dirty) return
   changing(state)
-  const snapshot = snapshotOf(state)
+  // Taken now, while the data is still as loaded: the commit compares against it.
+  snapshotOf(state)
   if (state.borrowed) {
     state.data = copyData(state.data)
     state.borrowed = false
