@@ -896,6 +896,25 @@ describe('DESIGN §5: unseal cache and key reuse', () => {
     expect(crypto()).toBeGreaterThan(afterC)
   })
 
+  it('DESIGN §5: a token met between every new one stays cached, however many new ones come', async () => {
+    const now = Date.now()
+    const sealer = createSealer(S1, { cacheSize: 4 })
+    const hot = await sealer.seal({ hot: true }, now + HOUR)
+    const others = await Promise.all(Array.from({ length: 40 }, (_, n) => sealer.seal({ n }, now + HOUR)))
+    await sealer.unseal(hot, now, HOUR)
+    const crypto = spySubtle()
+    let opened = 0
+    for (const token of others) {
+      await sealer.unseal(token, now, HOUR)
+      opened = crypto()
+      expect(await sealer.unseal(hot, now, HOUR)).toMatchObject({ ok: true, payload: { hot: true } })
+      expect(crypto()).toBe(opened)
+    }
+    // The new ones did go through the cache's bound: the first of them was evicted long ago.
+    await sealer.unseal(others[0]!, now, HOUR)
+    expect(crypto()).toBeGreaterThan(opened)
+  })
+
   it('DESIGN §5: cacheSize 0 disables the cache', async () => {
     const now = Date.now()
     const sealer = createSealer(S1, { cacheSize: 0 })

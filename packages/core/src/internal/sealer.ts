@@ -131,6 +131,8 @@ interface CachedResult {
   readonly expiresAt: number
   /** The result every hit answers with, made on the first hit: parsed once, deep-frozen, shared. */
   shared?: UnsealResult
+  /** The cache's use count when this entry was last put at the young end. */
+  placed: number
 }
 
 /** Checks secrets (K1) and returns them as key id -> secret, newest last. */
@@ -234,6 +236,8 @@ class IronSealer implements Sealer {
   readonly #cacheSize: number
   readonly #maxTokenLength: number
   readonly #results = new Map<string, CachedResult>()
+  /** Hits and inserts so far: the clock of the cache's eviction order. */
+  #uses = 0
   readonly #keys = new Map<string, Key>()
   readonly #crypto: CryptoBackend
   readonly #sealSecret: string
@@ -293,8 +297,13 @@ class IronSealer implements Sealer {
       if (failure === kExpired) this.#results.delete(key)
       return failure
     }
-    this.#results.delete(key)
-    this.#results.set(key, hit)
+    // A hit puts the entry back at the young end only once it has aged into the older half: a token
+    // met on every request then costs no Map writes, and eviction stays least-recently-used enough.
+    if (++this.#uses - hit.placed > this.#cacheSize >> 1) {
+      hit.placed = this.#uses
+      this.#results.delete(key)
+      this.#results.set(key, hit)
+    }
     // One parse per remembered token, not one per request: frozen, so no caller can change what
     // the next one reads. Made on the first hit, so a token met once costs no extra parse.
     hit.shared ??= Object.freeze({
@@ -431,7 +440,13 @@ class IronSealer implements Sealer {
       return kBadSeal
     }
     if (requireExpiry) {
-      remember(this.#results, this.#cacheSize, resultKey(token), { token, json, keyId, expiresAt })
+      remember(this.#results, this.#cacheSize, resultKey(token), {
+        token,
+        json,
+        keyId,
+        expiresAt,
+        placed: ++this.#uses,
+      })
     }
     return { ok: true, payload, keyId, expiresAt }
   }
