@@ -321,18 +321,25 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   /** Calls `listener` now if the commit may already send something, else at the first change. */
   #watch(state: SessionState, listener: () => void): void {
-    const { rollingMs, clock } = this.#opts
     const pending =
       state.dirty ||
       state.forceEmit ||
       state.forceRefresh ||
       state.pendingWrite ||
       state.status === 'destroyed' ||
-      (!state.isNew &&
-        ((this.#prelude?.now ?? clock()) - state.refreshedAt >= rollingMs ||
-          (state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId)))
+      (!state.isNew && (this.#refreshDue(state) || this.#rotationDue(state)))
     if (pending) listener()
     else state.onChange = listener
+  }
+
+  /** A rolling refresh is due, judged by the time the request was read (so load and commit agree). */
+  #refreshDue(state: SessionState): boolean {
+    return (this.#prelude?.now ?? this.#opts.clock()) - state.refreshedAt >= this.#opts.rollingMs
+  }
+
+  /** The cookie was sealed under an older key: the response re-seals it under the newest (K3). */
+  #rotationDue(state: SessionState): boolean {
+    return state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId
   }
 
   run<T>(fn: () => T): T {
@@ -718,9 +725,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const changed = json !== undefined && json !== snapshotOf(state)
     if (state.isNew && !changed && !state.forceEmit) return NO_HEADERS
     const now = opts.clock()
-    // Whether a refresh is due is decided by the time the request was read, as onChange() is.
-    const due = state.forceRefresh || (this.#prelude?.now ?? now) - state.refreshedAt >= opts.rollingMs
-    const rotate = state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId
+    const due = state.forceRefresh || this.#refreshDue(state)
+    const rotate = this.#rotationDue(state)
     if (!changed && !due && !rotate && !state.forceEmit) return NO_HEADERS
 
     // A key rotation alone re-seals without sliding the idle window: loading never extends a session.

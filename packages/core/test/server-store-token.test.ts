@@ -75,6 +75,8 @@ describe('server stores: the token names the session and is sent again as it is'
         })
       ).result.setCookie,
     )
+    // Iron's expiration field (the sixth of Fe26.2): the creation time plus the absolute lifetime.
+    expect(Number(cookie.split('*')[5])).toBe(clock() + 8 * HOUR * 1000)
     clock.advance(HOUR + 1)
     expect((await request(app, cookie, () => {})).session.isNew).toBe(true)
   })

@@ -156,9 +156,10 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
   const apply = (result: CommitResult) => applyResult(res, result)
   /**
    * From the moment the head is held back (or the response failed), `headersSent` is true to the
-   * app: a data property over Node's getter, taken away again when the held calls go to Node. Added
-   * then, not up front: every property added to a response slows each later use of it, and a
-   * request whose commit answers in its own tick never needs any (Node's own answer is right).
+   * app: a data property over Node's getter, which stays right once the held calls reach Node (Node
+   * itself reads its `_header`, never `headersSent`). Added then, not up front: every property added
+   * to a response slows each later use of it, and a request whose commit answers in its own tick
+   * never needs any.
    */
   let guarded = false
   const holdHead = () => {
@@ -173,11 +174,7 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
         }
       }
     }
-    // Added last, so that taking it away again restores the response's shape.
     Object.defineProperty(res, 'headersSent', { configurable: true, writable: true, value: true })
-  }
-  const releaseHead = () => {
-    delete (res as { headersSent?: boolean }).headersSent
   }
 
   /** Commits in this tick if the engine can; true when the head may go out now. */
@@ -202,7 +199,6 @@ function deferHead(res: Response, cycle: SessionCycle<SessionData>, exchange: Ex
       return fail(SessionError.is(error) ? error.status : 500, error)
     }
     state = 'done'
-    releaseHead()
     try {
       apply(result)
       res.statusCode = status // a status set once the head counted as sent has no effect, as in Node
