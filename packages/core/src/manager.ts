@@ -192,7 +192,7 @@ export function createSessionManager<D extends object = SessionData>(
         )
       }
       // Revocations first: once written, no earlier cookie of the user loads, whatever the store does.
-      if (revocations) await revocations.set(user, clock(), Math.ceil(absoluteMs / 1000))
+      if (revocations) await revocations.set(userSubject(user), clock(), Math.ceil(absoluteMs / 1000))
       if (store?.deleteByUser) await store.deleteByUser(user)
     },
   }
@@ -210,6 +210,11 @@ export function resolveManager<D extends object = SessionData>(
 ): SessionManager<D> {
   if ('manager' in source && source.manager !== undefined) return source.manager
   return createSessionManager<D>(source as SessionOptions)
+}
+
+/** The revocation subject of every session bound to `user` (see `RevocationStore`). */
+function userSubject(user: string): string {
+  return `u:${user}`
 }
 
 function unsupported(message: string): SessionError {
@@ -499,7 +504,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     }
     const user = record ? record.user : claim.user
     if (user !== undefined && revocations) {
-      const notBefore = await revocations.get(user)
+      const [notBefore] = await revocations.get([userSubject(user)])
       if (notBefore !== undefined && claim.createdAt < notBefore) {
         emit({ type: 'revoked', cookie: cookie.name })
         return kEnded

@@ -140,18 +140,26 @@ export function memoryRevocations(
   const maxEntries = options.maxEntries ?? 100_000
   const entries = new Map<string, { notBefore: number; expiresAt: number }>()
   return {
-    async get(user) {
-      const entry = entries.get(user)
-      if (!entry) return undefined
-      if (entry.expiresAt <= clock()) {
-        entries.delete(user)
-        return undefined
-      }
-      return entry.notBefore
+    async get(subjects) {
+      const now = clock()
+      return subjects.map((subject) => {
+        const entry = entries.get(subject)
+        if (!entry) return undefined
+        if (entry.expiresAt <= now) {
+          entries.delete(subject)
+          return undefined
+        }
+        return entry.notBefore
+      })
     },
-    async set(user, notBefore, ttl) {
-      entries.delete(user)
-      entries.set(user, { notBefore, expiresAt: clock() + ttl * 1000 })
+    async set(subject, notBefore, ttl) {
+      const kept = entries.get(subject)
+      const expiresAt = clock() + ttl * 1000
+      entries.delete(subject)
+      entries.set(subject, {
+        notBefore: Math.max(notBefore, kept?.notBefore ?? notBefore),
+        expiresAt: Math.max(expiresAt, kept?.expiresAt ?? expiresAt),
+      })
       // Dropping the oldest revocation early could revive sessions; refuse to grow unbounded instead.
       if (entries.size > maxEntries) {
         const oldest = entries.keys().next().value

@@ -41,12 +41,24 @@ export interface SessionStore {
 }
 
 /**
- * Per-user "not before" times, for ending every cookie-store session of a user at once: a cookie
- * bound to a user and created before that time is no session. Small: one entry per revoked user.
+ * "Not before" times, for ending cookie-store sessions the server does not hold: a token whose
+ * session was created before the time kept for one of its subjects is no session. The engine's
+ * subjects are `u:<user>` (every session bound to a user: "log out everywhere") and `s:<id>` (one
+ * session, ended by `destroy()` or `regenerate()`); a store treats them as opaque strings.
+ *
+ * A revocation must never be forgotten before its ttl ends: a store that cannot keep one more
+ * rejects `set` (the caller learns the logout did not take) rather than dropping an older entry,
+ * which would bring those sessions back.
  */
 export interface RevocationStore {
-  /** Epoch ms before which `user`'s sessions are ended, if any. */
-  get(user: string): Promise<number | undefined>
-  /** Keeps `notBefore` for `ttl` seconds (the longest any earlier cookie could live). */
-  set(user: string, notBefore: number, ttl: number): Promise<void>
+  /**
+   * The times (epoch ms) kept for `subjects`, in the same order, `undefined` where none is kept or
+   * it has expired. Called with one or two subjects per request: answer in one round trip.
+   */
+  get(subjects: readonly string[]): Promise<ReadonlyArray<number | undefined>>
+  /**
+   * Keeps `notBefore` for `subject` for `ttl` seconds (the longest any earlier token could live).
+   * A time already kept is never lowered, and its ttl never shortened.
+   */
+  set(subject: string, notBefore: number, ttl: number): Promise<void>
 }
