@@ -208,7 +208,16 @@ export type ManagerSource<D extends object = SessionData> = SessionOptions | { m
 export function resolveManager<D extends object = SessionData>(
   source: ManagerSource<D> = {},
 ): SessionManager<D> {
-  if ('manager' in source && source.manager !== undefined) return source.manager
+  if ('manager' in source && source.manager !== undefined) {
+    const others = Object.keys(source).filter((key) => key !== 'manager')
+    if (others.length > 0) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_OPTION,
+        `pass either \`{ manager }\` or options, not both: \`${others[0]}\` would be ignored; give it to createSessionManager()`,
+      )
+    }
+    return source.manager
+  }
   return createSessionManager<D>(source as SessionOptions)
 }
 

@@ -2,6 +2,7 @@ import { SessionError, SessionErrorCode } from './errors.js'
 import type { SessionEvent } from './events.js'
 import { type CookieOptions, validateCookieOptions } from './internal/cookie.js'
 import type { SecretInput } from './internal/sealer.js'
+import { firstUnknown, hintFor } from './internal/unknown-options.js'
 import type { RevocationStore, SessionStore } from './store.js'
 
 const DAY = 86_400
@@ -142,9 +143,57 @@ function positiveInt(name: string, value: unknown): number {
   return value
 }
 
+/** Every option this library reads, so that any other is refused rather than silently ignored. */
+const kOptionNames: ReadonlySet<string> = new Set([
+  'secret',
+  'store',
+  'revocations',
+  'cookie',
+  'idleTimeout',
+  'absoluteTimeout',
+  'rolling',
+  'tokenHeader',
+  'onStoreError',
+  'unsealCacheSize',
+  'clock',
+  'onEvent',
+] satisfies Array<keyof SessionOptions>)
+
+const kCookieOptionNames: ReadonlySet<string> = new Set([
+  'name',
+  'path',
+  'domain',
+  'sameSite',
+  'secure',
+  'httpOnly',
+  'partitioned',
+  'priority',
+  'maxChunks',
+  'maxTotalSize',
+] satisfies Array<keyof SessionCookieOptions>)
+
+/** Refuses an option this library does not have, naming its equivalent when a peer library uses it. */
+function refuseUnknown(options: object, cookie: unknown): void {
+  const top = firstUnknown(options, kOptionNames)
+  const nested =
+    top === undefined && cookie !== null && typeof cookie === 'object'
+      ? firstUnknown(cookie, kCookieOptionNames)
+      : undefined
+  const name = top ?? nested
+  if (name === undefined) return
+  const where = top === undefined ? `cookie.${name}` : name
+  const hint = hintFor(name, top === undefined)
+  invalid(
+    hint
+      ? `unknown option \`${where}\` (from ${hint.from}): here use ${hint.instead}`
+      : `unknown option \`${where}\`: see SessionOptions for the options this library reads`,
+  )
+}
+
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object')
     invalid('createSessionManager() needs an options object with a `secret`')
+  refuseUnknown(options, options.cookie)
   const c = { ...defaults.cookie, ...options.cookie }
   const cookie = validateCookieOptions({
     name: c.name,
