@@ -12,7 +12,7 @@ import { packageBuild } from '../../tsup.shared.ts'
 const esmOnlyDependencies = ['iron-webcrypto', 'uint8array-extras']
 
 const common = packageBuild({
-  entry: ['src/index.ts', 'src/testing.ts', 'src/context.ts', 'src/internal.ts'],
+  entry: ['src/index.ts', 'src/testing.ts', 'src/context.ts', 'src/internal.ts', 'src/cli.ts'],
   // Two configs build in parallel into one folder: tsup's own `clean` in either would race the
   // other, so the folder is emptied once, below, before both start.
   clean: false,

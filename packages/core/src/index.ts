@@ -1,5 +1,12 @@
 export { SessionError, SessionErrorCode } from './errors.js'
 export type { InvalidReason, SessionEvent } from './events.js'
+export {
+  type InspectFailure,
+  type InspectOptions,
+  type InspectResult,
+  inspectSession,
+  type SessionInspection,
+} from './inspect.js'
 export { isSessionId } from './internal/ids.js'
 export {
   type CommitResult,

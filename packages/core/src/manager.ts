@@ -2,7 +2,8 @@ import { SessionError, SessionErrorCode } from './errors.js'
 import { privateCacheControl } from './internal/cache-control.js'
 import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
-import { generateSessionId, isSessionId } from './internal/ids.js'
+import { generateSessionId } from './internal/ids.js'
+import { isPlainObject, PAYLOAD_VERSION, readPayload } from './internal/payload.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
@@ -28,20 +29,6 @@ const MAX_COOKIE_AGE = 400 * 86_400
 const MAX_CONFLICT_RETRIES = 16
 /** Upper bound of the random wait before a re-read, in milliseconds. */
 const MAX_CONFLICT_BACKOFF = 64
-const PAYLOAD_VERSION = 1
-
-/** What the cookie seal carries: everything that decides validity. `d` only with the cookie store. */
-interface Payload {
-  v: typeof PAYLOAD_VERSION
-  id: string
-  /** Cookie name: a seal made for another cookie is not accepted under this one. */
-  n: string
-  c: number
-  r: number
-  d?: Data
-  /** Bound user: checked against revocations (cookie store). */
-  u?: string
-}
 
 /** A request's headers as the framework has them: Node's `req.headers`, or a Fetch `Headers`. */
 export type HeaderSource =
@@ -1029,10 +1016,6 @@ function storeError(cause: unknown): SessionError {
   })
 }
 
-function isPlainObject(value: unknown): value is Data {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
 function isRecord(value: unknown): value is StoredSession {
   return (
     isPlainObject(value) &&
@@ -1041,16 +1024,6 @@ function isRecord(value: unknown): value is StoredSession {
     Number.isSafeInteger(value.refreshedAt) &&
     Number.isSafeInteger(value.version)
   )
-}
-
-function readPayload(value: unknown, cookieName: string, withData: boolean): Payload | undefined {
-  if (!isPlainObject(value)) return undefined
-  const { v, id, n, c, r, d } = value
-  if (v !== PAYLOAD_VERSION || !isSessionId(id) || n !== cookieName) return undefined
-  if (!Number.isSafeInteger(c) || !Number.isSafeInteger(r) || (r as number) < (c as number)) return undefined
-  if (withData ? !isPlainObject(d) : d !== undefined) return undefined
-  if (value.u !== undefined && typeof value.u !== 'string') return undefined
-  return value as unknown as Payload
 }
 
 function headerOf(headers: HeaderSource | undefined, key: string): string | readonly string[] | undefined {
