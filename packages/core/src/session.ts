@@ -28,11 +28,17 @@ export interface SessionApi<D extends object = SessionData> {
   clear(): void
   /**
    * A new id and a new cookie, after the old server record is deleted: call it on login and on
-   * privilege change. `keep: true` carries the data over. Also takes a Node-style callback.
+   * privilege change. `keep: true` carries the data over, `keep: ['cart']` those keys only (an
+   * array alone, as @fastify/session takes it, means the same). Also takes a Node-style callback.
    */
-  regenerate(options?: { keep?: boolean }): Promise<void>
+  regenerate(
+    options?: { keep?: boolean | readonly (keyof D & string)[] } | readonly (keyof D & string)[],
+  ): Promise<void>
   regenerate(callback: Callback): void
-  regenerate(options: { keep?: boolean }, callback: Callback): void
+  regenerate(
+    options: { keep?: boolean | readonly (keyof D & string)[] } | readonly (keyof D & string)[],
+    callback: Callback,
+  ): void
   /** Ends the session: deletes the server record now and clears the cookie on this response. */
   destroy(): Promise<void>
   destroy(callback: Callback): void
@@ -306,8 +312,20 @@ class SessionImpl {
   regenerate(options?: unknown, cb?: unknown) {
     changing(this.#state)
     if (typeof options === 'function') return withCallback(this.#host.regenerate(this.#state, false), options)
-    const keep = (options as { keep?: boolean } | undefined)?.keep === true
-    return withCallback(this.#host.regenerate(this.#state, keep), cb)
+    // An array is @fastify/session's form (the keys to keep), which @fastify/passport calls.
+    const keep = Array.isArray(options) ? options : (options as { keep?: unknown } | undefined)?.keep
+    if (!Array.isArray(keep)) return withCallback(this.#host.regenerate(this.#state, keep === true), cb)
+    const state = this.#state
+    const kept = keep.filter(
+      (key): key is string => typeof key === 'string' && Object.hasOwn(state.data, key),
+    )
+    const values = kept.map((key) => state.data[key])
+    const done = this.#host.regenerate(state, false).then(() => {
+      kept.forEach((key, i) => {
+        state.data[key] = values[i]
+      })
+    })
+    return withCallback(done, cb)
   }
   destroy(cb?: unknown) {
     changing(this.#state)
