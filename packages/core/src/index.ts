@@ -1,3 +1,12 @@
+export {
+  type AdoptedSession,
+  type ConnectStore,
+  type ExpressSessionCookiesOptions,
+  expressSessionCookies,
+  type IronSessionCookiesOptions,
+  ironSessionCookies,
+  type LegacySessionReader,
+} from './adopt.js'
 export { SessionError, SessionErrorCode } from './errors.js'
 export type { InvalidReason, SessionEvent } from './events.js'
 export {
