@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net'
 import { expressSessionCookies, ironSessionCookies, type LegacySessionReader } from '@x/session-core'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
-import expressSession from 'express-session'
+import expressSession, { type Store } from 'express-session'
 import { sealData } from 'iron-session'
 import { sealData as sealDataV8 } from 'iron-session8'
 import { createClient } from 'redis'
@@ -63,7 +63,7 @@ describe('ironSessionCookies reads what the real iron-session sealed', () => {
 })
 
 /** A real express-session app on `store`: GET /login writes data, and answers with its Set-Cookie. */
-async function expressSessionApp(store: expressSession.Store) {
+async function expressSessionApp(store: Store) {
   const app = express()
   app.use(
     expressSession({
@@ -75,9 +75,9 @@ async function expressSessionApp(store: expressSession.Store) {
     }),
   )
   app.get('/login', (req, res) => {
-    ;(req.session as unknown as Record<string, unknown>).user = 'ada'
-    ;(req.session as unknown as Record<string, unknown>).passport = { user: 'u1' }
-    res.json({ sid: req.sessionID })
+    ;(req as unknown as { session: Record<string, unknown> }).session.user = 'ada'
+    ;(req as unknown as { session: Record<string, unknown> }).session.passport = { user: 'u1' }
+    res.json({ sid: (req as unknown as { sessionID: string }).sessionID })
   })
   const server = app.listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
@@ -95,7 +95,7 @@ async function expressSessionApp(store: expressSession.Store) {
   }
 }
 
-const stores: Array<[string, () => Promise<{ store: expressSession.Store; close(): Promise<void> }>]> = [
+const stores: Array<[string, () => Promise<{ store: Store; close(): Promise<void> }>]> = [
   ['MemoryStore', async () => ({ store: new expressSession.MemoryStore(), close: async () => {} })],
 ]
 if (redis.ok) {
@@ -105,7 +105,7 @@ if (redis.ok) {
       const client = createClient({ url: REDIS_URL })
       await client.connect()
       return {
-        store: new RedisStore({ client, prefix: PREFIX }) as unknown as expressSession.Store,
+        store: new RedisStore({ client, prefix: PREFIX }) as unknown as Store,
         async close() {
           const keys = await client.keys(`${PREFIX}*`)
           if (keys.length) await client.del(keys)
@@ -119,7 +119,7 @@ if (redis.ok) {
 describe.each(stores)(
   'expressSessionCookies reads express-session’s signed cookie and its %s record',
   (_name, open) => {
-    let store: expressSession.Store
+    let store: Store
     let close: () => Promise<void>
     let app: Awaited<ReturnType<typeof expressSessionApp>>
     let reader: LegacySessionReader
