@@ -745,6 +745,61 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       })
     })
 
+    it('X8: a per-session lifetime is honoured over HTTP and never exceeds absoluteTimeout', async () => {
+      // "Remember me": an idle window longer than the configured one, asked beyond the absolute limit.
+      const login = await f.post(
+        q('/lifetime', { lifetime: { idleTimeout: ABSOLUTE * 10 }, set: { user: 'ada' } }),
+      )
+      const jar = f.jar().apply(login)
+      if (f.transport === 'cookie') {
+        const cookie = parseSetCookie(sessionCookies(login)[0] ?? '')
+        expect(Number(cookie.attributes.get('max-age'))).toBe(ABSOLUTE)
+      }
+      f.clock.advance(IDLE + 10)
+      const later = await f.get('/read?key=user', jar)
+      expect(later.json()).toMatchObject({ isNew: false, value: 'ada' })
+      f.clock.advance(ABSOLUTE - IDLE - 10)
+      expect((await f.get('/read?key=user', jar.apply(later))).json()).toMatchObject({
+        isNew: true,
+        has: false,
+      })
+
+      // A shorter one ends the session before the configured idle timeout.
+      const short = f
+        .jar()
+        .apply(await f.post(q('/lifetime', { lifetime: { idleTimeout: 60 }, set: { user: 'bo' } })))
+      f.clock.advance(61)
+      expect((await f.get('/read?key=user', short)).json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it('X9: a browser-session cookie carries neither Max-Age nor Expires, and still ends by idle and absolute time', async () => {
+      const login = await f.post(q('/lifetime', { lifetime: { browserSession: true }, set: { user: 'ada' } }))
+      const jar = f.jar().apply(login)
+      if (f.transport === 'cookie') {
+        const cookies = sessionCookies(login).map(parseSetCookie)
+        expect(cookies).toHaveLength(1)
+        expect(cookies[0]?.attributes.has('max-age')).toBe(false)
+        expect(cookies[0]?.attributes.has('expires')).toBe(false)
+      }
+      f.clock.advance(IDLE + 1)
+      expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
+
+      const active = f
+        .jar()
+        .apply(await f.post(q('/lifetime', { lifetime: { browserSession: true }, set: { user: 'bo' } })))
+      let elapsed = 0
+      while (elapsed + IDLE / 2 < ABSOLUTE) {
+        f.clock.advance(IDLE / 2)
+        elapsed += IDLE / 2
+        const reply = await f.post(q('/write', { set: { elapsed } }), active)
+        expect(reply.json().isNew).toBe(false)
+        if (f.transport === 'cookie') expect(sessionCookies(reply)[0]).not.toMatch(/max-age|expires/i)
+        active.apply(reply)
+      }
+      f.clock.advance(ABSOLUTE - elapsed)
+      expect((await f.get('/read?key=user', active)).json()).toMatchObject({ isNew: true, has: false })
+    })
+
     // A route that reads the session, and one that never touches it: a due refresh is the
     // session's to send either way.
     for (const [route, how] of [

@@ -175,6 +175,16 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
     },
     {
       method: 'POST',
+      path: '/lifetime',
+      handler: (ctx) => {
+        // ?lifetime=<JSON of setLifetime()'s argument>, then ?set= as /write.
+        ctx.session.setLifetime(JSON.parse(ctx.query.get('lifetime') ?? '{}'))
+        write(ctx)
+        return respond(ctx)
+      },
+    },
+    {
+      method: 'POST',
       path: '/flash',
       handler: (ctx) => {
         const add = ctx.query.get('add')

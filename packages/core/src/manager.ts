@@ -3,6 +3,7 @@ import { privateCacheControl } from './internal/cache-control.js'
 import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId } from './internal/ids.js'
+import { type Lifetime, lifetimeFrom, rollingOf, sameLifetime, timeoutsOf } from './internal/lifetime.js'
 import { isPlainObject, PAYLOAD_VERSION, readPayload } from './internal/payload.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
 import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
@@ -219,6 +220,8 @@ function unsupported(message: string): SessionError {
 
 /** A commit that must seal (and maybe write the store) before it can answer. */
 interface Step {
+  /** A browser-session cookie: sent without Max-Age and Expires. */
+  browser: boolean
   json: string
   now: number
   expiresAt: number
@@ -238,6 +241,8 @@ interface Claim {
   data: Data | undefined
   user: string | undefined
   keyId: string | undefined
+  /** The session's own lifetime sealed into the token, if it has one. */
+  lifetime: Lifetime | undefined
   /** The token itself and the expiry iron sealed into it. */
   token: string
   tokenExpiresAt: number
@@ -335,7 +340,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   /** A rolling refresh is due, judged by the time the request was read (so load and commit agree). */
   #refreshDue(state: SessionState): boolean {
-    return (this.#prelude?.now ?? this.#opts.clock()) - state.refreshedAt >= this.#opts.rollingMs
+    const { idleMs } = this.#timeouts(state.lifetime)
+    const rollingMs = rollingOf(state.lifetime, this.#opts.rollingMs, idleMs)
+    return (this.#prelude?.now ?? this.#opts.clock()) - state.refreshedAt >= rollingMs
   }
 
   /** The cookie was sealed under an older key: the response re-seals it under the newest (K3). */
@@ -480,6 +487,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       user: payload.u,
       keyId: unsealed.keyId,
       token,
+      lifetime: payload.l,
       tokenExpiresAt: unsealed.expiresAt,
     }
   }
@@ -526,7 +534,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     const user = record ? record.user : claim.user
     const createdAt = record ? record.createdAt : claim.createdAt
     const refreshedAt = record ? record.refreshedAt : claim.refreshedAt
-    const expired = this.#expiredReason(createdAt, refreshedAt, now)
+    const expired = this.#expiredReason(createdAt, refreshedAt, now, claim.lifetime)
     if (expired) {
       this.#opts.emit({ type: 'expired', reason: expired, cookie: this.#opts.cookie.name })
       return kEnded
@@ -550,6 +558,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       socket,
     )
     state.borrowed = shared !== undefined
+    state.lifetime = claim.lifetime
     return state
   }
 
@@ -565,14 +574,42 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     return state
   }
 
-  #expiredReason(createdAt: number, refreshedAt: number, now: number): 'idle' | 'absolute' | undefined {
-    if (now >= createdAt + this.#opts.absoluteMs) return 'absolute'
-    if (now >= refreshedAt + this.#opts.idleMs) return 'idle'
+  #expiredReason(
+    createdAt: number,
+    refreshedAt: number,
+    now: number,
+    lifetime: Lifetime | undefined,
+  ): 'idle' | 'absolute' | undefined {
+    const { idleMs, absoluteMs } = this.#timeouts(lifetime)
+    if (now >= createdAt + absoluteMs) return 'absolute'
+    if (now >= refreshedAt + idleMs) return 'idle'
     return undefined
   }
 
+  /** The idle and absolute timeouts (ms) of a session with `lifetime`. */
+  #timeouts(lifetime: Lifetime | undefined): { idleMs: number; absoluteMs: number } {
+    return timeoutsOf(lifetime, this.#opts.idleMs, this.#opts.absoluteMs)
+  }
+
   expiresAt(state: SessionState): number {
-    return Math.min(state.refreshedAt + this.#opts.idleMs, state.createdAt + this.#opts.absoluteMs)
+    const { idleMs, absoluteMs } = this.#timeouts(state.lifetime)
+    return Math.min(state.refreshedAt + idleMs, state.createdAt + absoluteMs)
+  }
+
+  setLifetime(
+    state: SessionState,
+    request: { idleTimeout?: unknown; absoluteTimeout?: unknown; browserSession?: unknown },
+  ): void {
+    const lifetime = lifetimeFrom(request ?? {}, Math.floor(this.#opts.absoluteMs / 1000))
+    if (typeof lifetime === 'string')
+      throw new SessionError(SessionErrorCode.INVALID_OPTION, `setLifetime(): ${lifetime}`)
+    this.assertWritable(state, 'change the lifetime')
+    const next = Object.keys(lifetime).length === 0 ? undefined : lifetime
+    if (sameLifetime(next, state.lifetime)) return
+    state.lifetime = next
+    // A new lifetime is a new seal (it lives in the token) and, with a server store, a new ttl.
+    state.forceEmit = true
+    state.pendingWrite = true
   }
 
   // --- operations the session calls ------------------------------------------------------
@@ -637,6 +674,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       data: state.dirty ? (JSON.parse(snapshotOf(state)) as Data) : state.data,
       user: state.user,
       keyId: state.keyId,
+      lifetime: state.lifetime,
       // Read again from the store, not from a token: nothing here is sent back as it came.
       token: '',
       tokenExpiresAt: 0,
@@ -734,7 +772,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (changed || due || state.forceEmit) state.refreshedAt = now
     const expiresAt = this.expiresAt(state)
     if (expiresAt <= now) return this.#clear(response)
-    return { json: json ?? snapshotOf(state), now, expiresAt, changed, due }
+    return { json: json ?? snapshotOf(state), now, expiresAt, changed, due, browser: state.lifetime?.b === 1 }
   }
 
   async #finish(state: SessionState, step: Step, response: ResponseInfo): Promise<CommitResult> {
@@ -759,7 +797,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
    * data, and its expiry is the session's.
    */
   #sealExpiry(state: SessionState, step: Step): number {
-    return this.#opts.store ? state.createdAt + this.#opts.absoluteMs : step.expiresAt
+    return this.#opts.store ? state.createdAt + this.#timeouts(state.lifetime).absoluteMs : step.expiresAt
   }
 
   /** The request's own token, when a server-store response can carry it again as it is. */
@@ -772,6 +810,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       claim.id !== state.id ||
       claim.user !== state.user ||
       claim.keyId !== this.#sealer.currentKeyId ||
+      !sameLifetime(claim.lifetime, state.lifetime) ||
       claim.tokenExpiresAt < step.expiresAt
     ) {
       return undefined
@@ -788,6 +827,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     let json = `{"v":${PAYLOAD_VERSION},"id":${JSON.stringify(this.idOf(state))},"n":${JSON.stringify(cookie.name)},"c":${state.createdAt},"r":${state.refreshedAt}`
     if (!store) json += `,"d":${dataJson}`
     if (state.user !== undefined) json += `,"u":${JSON.stringify(state.user)}`
+    if (state.lifetime !== undefined) json += `,"l":${JSON.stringify(state.lifetime)}`
     return new SerializedJson(`${json}}`)
   }
 
@@ -804,12 +844,12 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       }
       return this.#sendHeader(token, response)
     }
-    const maxAge = Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
+    const maxAge = step.browser ? undefined : Math.min(MAX_COOKIE_AGE, Math.floor((expiresAt - now) / 1000))
     const setCookie = serializeSessionCookie(
       opts.cookie,
       token,
       maxAge,
-      new Date(now + maxAge * 1000),
+      maxAge === undefined ? undefined : new Date(now + maxAge * 1000),
       this.#present,
       this.#request.secure === true,
       {
@@ -952,6 +992,7 @@ class State implements SessionState {
   pendingWrite = false
   dirty = false
   borrowed = false
+  lifetime: Lifetime | undefined = undefined
 
   constructor(
     public id: string,

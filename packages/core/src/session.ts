@@ -1,4 +1,5 @@
 import { SessionError, SessionErrorCode } from './errors.js'
+import type { Lifetime } from './internal/lifetime.js'
 
 /**
  * Your session's shape. Extend it by declaration merging (each adapter re-exports an interface of
@@ -49,6 +50,15 @@ export interface SessionApi<D extends object = SessionData> {
    * `manager.endUserSessions(user)` can end it: "log out everywhere". `undefined` unbinds.
    */
   bindUser(user: string | undefined): void
+  /**
+   * This session's own lifetime, kept in its seal and sent on this response: "remember me" on
+   * login (`{ idleTimeout: 30 * 86400 }`), a shorter one for a shared computer, or
+   * `{ browserSession: true }` for a cookie without `Max-Age`/`Expires`, which the browser drops
+   * when it closes (the session still ends by its idle and absolute timeouts). Times are in
+   * seconds and never exceed the configured `absoluteTimeout` (larger values are capped); fields
+   * left out take the configured values, and `{}` goes back to them. Kept across `regenerate()`.
+   */
+  setLifetime(lifetime: { idleTimeout?: number; absoluteTimeout?: number; browserSession?: boolean }): void
   /** The user this session is bound to, if any. */
   readonly boundUser: string | undefined
   /**
@@ -99,6 +109,7 @@ export const RESERVED_KEYS: ReadonlySet<string> = new Set([
   'then',
   'flash',
   'bindUser',
+  'setLifetime',
   'boundUser',
   'reload',
 ])
@@ -137,6 +148,8 @@ export interface SessionState {
   user: string | undefined
   /** Key id the cookie was sealed under (rotation re-seals). */
   keyId: string | undefined
+  /** This session's own lifetime (`setLifetime()`), sealed into its token; `undefined`: the configured one. */
+  lifetime: Lifetime | undefined
   status: 'active' | 'destroyed' | 'failed'
   failure: SessionError | undefined
   /** Never saved (store failure with the 'anonymous' policy): the stored session is left alone. */
@@ -155,6 +168,11 @@ export interface SessionState {
 /** The engine operations a session needs, implemented by the request cycle. */
 export interface SessionHost {
   regenerate(state: SessionState, keep: boolean): Promise<void>
+  /** Validates and applies `setLifetime()`; throws `ERR_SESSION_INVALID_OPTION` for bad values. */
+  setLifetime(
+    state: SessionState,
+    lifetime: { idleTimeout?: unknown; absoluteTimeout?: unknown; browserSession?: unknown },
+  ): void
   destroy(state: SessionState): Promise<void>
   save(state: SessionState): Promise<void>
   reload(state: SessionState): Promise<void>
@@ -348,6 +366,10 @@ class SessionImpl {
     this.#state.user = user
     this.#state.forceEmit = true
     this.#state.pendingWrite = true
+  }
+  setLifetime(lifetime: { idleTimeout?: number; absoluteTimeout?: number; browserSession?: boolean }) {
+    changing(this.#state)
+    this.#host.setLifetime(this.#state, lifetime)
   }
   get boundUser() {
     return this.#state.user

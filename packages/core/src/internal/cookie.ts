@@ -204,12 +204,14 @@ function httpDate(date: Date): string {
 function setCookie(
   name: string,
   value: string,
-  maxAge: number,
-  expires: string,
+  maxAge: number | undefined,
+  expires: string | undefined,
   attributes: FixedAttributes,
   secureRequest: boolean,
 ): string {
   const flags = secureRequest ? attributes.secureFlags : attributes.flags
+  // A browser-session cookie: no lifetime at all, so it ends when the browser does (X9).
+  if (maxAge === undefined || expires === undefined) return `${name}=${value}${attributes.scope}${flags}`
   return `${name}=${value}; Max-Age=${maxAge}${attributes.scope}; Expires=${expires}${flags}`
 }
 
@@ -325,12 +327,13 @@ function appendClears(
  * `present` is cleared in the same output. Throws SessionError TOO_LARGE past `maxChunks` or
  * `maxTotal`, INVALID_COOKIE for a value with characters no seal has (base64url, `*`, `.`) or bad
  * Max-Age/Expires. Options that did not come from validateCookieOptions are validated first.
+ * `maxAgeSeconds` and `expires` both `undefined`: a browser-session cookie, with neither attribute.
  */
 export function serializeSessionCookie(
   opts: Readonly<CookieOptions>,
   value: string,
-  maxAgeSeconds: number,
-  expires: Date,
+  maxAgeSeconds: number | undefined,
+  expires: Date | undefined,
   present: readonly string[],
   secureRequest: boolean,
   limits?: { chunkSize?: number; maxChunks?: number; maxTotal?: number },
@@ -345,8 +348,11 @@ export function serializeSessionCookie(
   if (typeof value !== 'string' || !SEAL_CHARS.test(value)) {
     invalid('the session cookie value has characters a seal never has; pass a seal, never raw data')
   }
-  if (!Number.isInteger(maxAgeSeconds)) invalid('Max-Age must be a whole number of seconds')
-  if (!(expires instanceof Date) || Number.isNaN(expires.getTime())) invalid('Expires must be a valid Date')
+  const browserSession = maxAgeSeconds === undefined && expires === undefined
+  if (!browserSession) {
+    if (!Number.isInteger(maxAgeSeconds)) invalid('Max-Age must be a whole number of seconds')
+    if (!(expires instanceof Date) || Number.isNaN(expires.getTime())) invalid('Expires must be a valid Date')
+  }
 
   const names: string[] = []
   const values: string[] = []
@@ -388,7 +394,7 @@ export function serializeSessionCookie(
     )
   }
 
-  const expiresText = httpDate(expires)
+  const expiresText = expires === undefined ? undefined : httpDate(expires)
   const out: string[] = []
   for (let i = 0; i < names.length; i++) {
     out.push(setCookie(names[i]!, values[i]!, maxAgeSeconds, expiresText, attributes, secureRequest))

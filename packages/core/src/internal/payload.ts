@@ -1,4 +1,5 @@
 import { isSessionId } from './ids.js'
+import { isLifetime, type Lifetime } from './lifetime.js'
 
 /** The version of the sealed payload's shape; a seal of any other version is no session. */
 export const PAYLOAD_VERSION = 1
@@ -16,6 +17,8 @@ export interface Payload {
   d?: Data
   /** Bound user: checked against revocations (cookie store). */
   u?: string
+  /** This session's own lifetime, when `setLifetime()` chose one. */
+  l?: Lifetime
 }
 
 export function isPlainObject(value: unknown): value is Data {
@@ -33,5 +36,6 @@ export function readPayload(value: unknown, cookieName: string, withData: boolea
   if (!Number.isSafeInteger(c) || !Number.isSafeInteger(r) || (r as number) < (c as number)) return undefined
   if (withData ? !isPlainObject(d) : d !== undefined) return undefined
   if (value.u !== undefined && typeof value.u !== 'string') return undefined
+  if (value.l !== undefined && !isLifetime(value.l)) return undefined
   return value as unknown as Payload
 }
