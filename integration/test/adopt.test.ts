@@ -1,5 +1,12 @@
 import type { AddressInfo } from 'node:net'
-import { expressSessionCookies, ironSessionCookies, type LegacySessionReader } from '@x/session-core'
+import { Jar, parseSetCookie, type Reply, send } from '@x/session-conformance-tests'
+import {
+  expressSessionCookies,
+  ironSessionCookies,
+  type LegacySessionReader,
+  type SessionEvent,
+} from '@x/session-core'
+import { session } from '@x/session-express'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
 import expressSession, { type Store } from 'express-session'
@@ -172,3 +179,96 @@ describe.each(stores)(
     })
   },
 )
+
+describe('adopt: an Express app switched from iron-session and express-session keeps its users logged in', () => {
+  const SECRET = 'x-session-adopt-secret-0123456789-abcdefgh'
+  let legacyStore: Store
+  let old: Awaited<ReturnType<typeof expressSessionApp>>
+  let url: string
+  let close: () => Promise<unknown>
+  const events: SessionEvent[] = []
+  beforeAll(async () => {
+    legacyStore = new expressSession.MemoryStore()
+    old = await expressSessionApp(legacyStore)
+    const app = express()
+    app.use(
+      session({
+        secret: SECRET,
+        onEvent: (event) => events.push(event),
+        adopt: [
+          ironSessionCookies({ password: IRON_PASSWORD, cookieName: 'app' }),
+          expressSessionCookies({ store: legacyStore, secret: EXPRESS_SECRET }),
+        ],
+      }),
+    )
+    app.get('/me', (req, res) => {
+      res.json({ isNew: req.session.isNew, data: req.session.toJSON() })
+    })
+    const server = app.listen(0, '127.0.0.1')
+    await new Promise((resolve) => server.once('listening', resolve))
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    close = () => new Promise((resolve) => server.close(resolve))
+  })
+  afterAll(async () => {
+    await old.close()
+    await close()
+  })
+
+  const cleared = (reply: Reply, name: string) =>
+    reply.setCookie
+      .map(parseSetCookie)
+      .some((c) => c.name === name && c.value === '' && c.attributes.get('max-age') === '0')
+
+  it('an iron-session cookie becomes this library’s session on first use, and the old cookie is cleared', async () => {
+    const cookie = await sealData({ user: 'ada', cart: [1] }, { password: IRON_PASSWORD, ttl: 3600 })
+    events.length = 0
+    const first = await send(`${url}/me`, { cookie: `app=${cookie}` })
+    expect(first.json().data).toEqual({ user: 'ada', cart: [1] })
+    expect(cleared(first, 'app')).toBe(true)
+    expect(events).toContainEqual({ type: 'legacy', from: 'iron-session', outcome: 'adopted' })
+    const jar = new Jar().apply(first)
+    expect(jar.get('session')).toBeTruthy()
+    expect((await send(`${url}/me`, { cookie: jar.header() })).json()).toEqual({
+      isNew: false,
+      data: { user: 'ada', cart: [1] },
+    })
+  })
+
+  it('an express-session cookie is carried over from its store, whose record is then deleted', async () => {
+    const { value } = await old.login()
+    const first = await send(`${url}/me`, { cookie: `connect.sid=${value}` })
+    expect(first.json().data).toEqual({ user: 'ada', passport: { user: 'u1' } })
+    expect(cleared(first, 'connect.sid')).toBe(true)
+    const jar = new Jar().apply(first)
+    expect((await send(`${url}/me`, { cookie: jar.header() })).json().data).toEqual({
+      user: 'ada',
+      passport: { user: 'u1' },
+    })
+    // Replaying the old cookie after the carry-over: its record is gone, so it is no session.
+    const replay = await send(`${url}/me`, { cookie: `connect.sid=${value}` })
+    expect(replay.json()).toEqual({ isNew: true, data: {} })
+    expect(cleared(replay, 'connect.sid')).toBe(true)
+  })
+
+  it('a tampered or expired old cookie is no session, reported and cleared; a session of this library wins over an old cookie', async () => {
+    const cookie = await sealData(
+      { user: 'ada' },
+      { password: 'another-password-0123456789-abcdefghij', ttl: 3600 },
+    )
+    events.length = 0
+    const forged = await send(`${url}/me`, { cookie: `app=${cookie}` })
+    expect(forged.json()).toEqual({ isNew: true, data: {} })
+    expect(cleared(forged, 'app')).toBe(true)
+    expect(forged.setCookie.map(parseSetCookie).some((c) => c.name === 'session')).toBe(false)
+    expect(events).toContainEqual({ type: 'legacy', from: 'iron-session', outcome: 'no-session' })
+
+    const mine = new Jar().apply(
+      await send(`${url}/me`, {
+        cookie: `app=${await sealData({ user: 'bo' }, { password: IRON_PASSWORD, ttl: 3600 })}`,
+      }),
+    )
+    const stale = await sealData({ user: 'mallory' }, { password: IRON_PASSWORD, ttl: 3600 })
+    const both = await send(`${url}/me`, { cookie: `${mine.header()}; app=${stale}` })
+    expect(both.json()).toEqual({ isNew: false, data: { user: 'bo' } })
+  })
+})

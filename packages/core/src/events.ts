@@ -12,6 +12,11 @@ export type SessionEvent =
   | { type: 'conflict'; retries: number }
   /** `commit()` failed and the request answers with an error: the session was not saved. */
   | { type: 'commit-error'; code: string }
+  /**
+   * A cookie of the library being left (the `adopt` option) was read: its session `adopted` into a
+   * new session of this library, or `no-session` (tampered, expired, unknown). Either way it is cleared.
+   */
+  | { type: 'legacy'; from: string; outcome: 'adopted' | 'no-session' }
 
 export type InvalidReason =
   /** Over the size limit, or not of the Fe26.2 shape: rejected before any crypto. */

@@ -1,3 +1,4 @@
+import type { AdoptedSession } from './adopt.js'
 import { SessionError, SessionErrorCode } from './errors.js'
 import { privateCacheControl } from './internal/cache-control.js'
 import { type ContextRunner, kContextRunner } from './internal/context-key.js'
@@ -13,6 +14,7 @@ import {
   loadedData,
   markDirty,
   nullData,
+  RESERVED_KEYS,
   type Session,
   type SessionData,
   type SessionHost,
@@ -218,6 +220,12 @@ function unsupported(message: string): SessionError {
   return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }
 
+/** A cookie of a library being left, as the request carried it, with the reader that opens it. */
+interface LegacyCookie {
+  entry: ResolvedOptions['adopt'][number]
+  value: string
+}
+
 /** A commit that must seal (and maybe write the store) before it can answer. */
 interface Step {
   /** A browser-session cookie: sent without Max-Age and Expires. */
@@ -254,6 +262,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #request: RequestInfo
   #transport: Transport = 'cookie'
   #present: readonly string[] = NO_NAMES
+  /** Cookies of a library being left (`adopt`), read only when the request carries no session of this one. */
+  #legacy: readonly LegacyCookie[] | undefined
+  /** The legacy session carried over into this request's session: retired once the commit is done. */
+  #adopted: LegacyCookie | undefined
   /** What the request carries, read once: its token, the time it was read, whether it is a socket. */
   #prelude: { value: string | undefined; now: number; socket: boolean } | undefined
   /** A claim the synchronous path opened but could not finish (it needs the store). */
@@ -287,7 +299,13 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   get syncCommit() {
     const state = this.#resolved
-    return state !== undefined && !state.socket && !this.#opts.store && this.#sealer.sealSync !== undefined
+    return (
+      state !== undefined &&
+      !state.socket &&
+      !this.#opts.store &&
+      this.#sealer.sealSync !== undefined &&
+      !this.#legacy?.length
+    )
   }
 
   load(): Promise<Session<D>> {
@@ -429,7 +447,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   /** The session, when it can be had without waiting; see `loadSync()`. */
   #readSync(): SessionState | undefined {
     const { value, now, socket } = this.#readPrelude()
-    if (value === undefined) return this.#fresh(now, socket)
+    if (value === undefined)
+      return this.#legacyCookies(socket).length > 0 ? undefined : this.#fresh(now, socket)
     const { absoluteMs, store, revocations } = this.#opts
     const unsealed =
       this.#sealer.unsealSync?.(value, now, absoluteMs) ?? this.#sealer.unsealCached(value, now, absoluteMs)
@@ -446,7 +465,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   async #read(): Promise<SessionState> {
     const { value, now, socket } = this.#readPrelude()
-    if (value === undefined) return this.#fresh(now, socket)
+    if (value === undefined) return this.#adopt(now, socket)
     const claim =
       this.#claim ?? this.#open(await this.#sealer.unseal(value, now, this.#opts.absoluteMs), value)
     if (!claim) return this.#fresh(now, socket)
@@ -458,6 +477,52 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       return this.#storeFailed(error, now, socket)
     }
     return state === kEnded ? this.#fresh(now, socket) : state
+  }
+
+  /** The legacy cookies (`adopt`) of a request that carries no session of this library. */
+  #legacyCookies(socket: boolean): readonly LegacyCookie[] {
+    if (this.#legacy === undefined) {
+      const found: LegacyCookie[] = []
+      // A socket can never be sent the new cookie, nor a header-transport client the clearing.
+      if (!socket && this.#transport === 'cookie') {
+        for (const entry of this.#opts.adopt) {
+          const { value } = readSessionCookie(this.#request.cookieHeader, entry.reader.cookieName, 0)
+          if (value !== undefined) found.push({ entry, value })
+        }
+      }
+      this.#legacy = found
+    }
+    return this.#legacy
+  }
+
+  /**
+   * A new session, carrying over the first legacy session the request's old cookies name (X:
+   * migrating from another library). A reader that throws (its store is down) fails the load as a
+   * store failure does.
+   */
+  async #adopt(now: number, socket: boolean): Promise<SessionState> {
+    const state = this.#fresh(now, socket)
+    for (const legacy of this.#legacyCookies(socket)) {
+      let adopted: AdoptedSession | undefined
+      try {
+        adopted = await legacy.entry.reader.read(legacy.value, now)
+      } catch (error) {
+        return this.#storeFailed(error, now, socket)
+      }
+      const source = adopted !== undefined && isPlainObject(adopted.data) ? adopted.data : undefined
+      this.#opts.emit({
+        type: 'legacy',
+        from: legacy.entry.reader.name,
+        outcome: source ? 'adopted' : 'no-session',
+      })
+      if (!source) continue
+      const data = loadedData(source)
+      markDirty(state)
+      for (const key of Object.keys(data)) if (!RESERVED_KEYS.has(key)) state.data[key] = data[key]
+      this.#adopted = legacy
+      break
+    }
+    return state
   }
 
   /** What an unsealed token claims, or `undefined` (with the reason reported) when it is no session. */
@@ -728,6 +793,36 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   // --- commit ------------------------------------------------------------------------------
 
   async #write(response: ResponseInfo): Promise<CommitResult> {
+    const result = await this.#written(response)
+    return this.#legacy?.length ? this.#retireLegacy(result, response) : result
+  }
+
+  /**
+   * The old library's cookies are cleared on this response, read or not, and a session carried
+   * over is ended there (after this library's session was stored), so its cookie cannot be replayed.
+   */
+  async #retireLegacy(result: CommitResult, response: ResponseInfo): Promise<CommitResult> {
+    const adopted = this.#adopted
+    if (adopted?.entry.reader.retire) {
+      try {
+        await adopted.entry.reader.retire(adopted.value)
+      } catch (error) {
+        // The new session is already stored and sent: an old one left behind only lives out its time.
+        this.#opts.emit({ type: 'store-error', operation: 'delete', error })
+      }
+    }
+    const secure = this.#request.secure === true
+    const clears = (this.#legacy ?? []).flatMap(({ entry }) =>
+      clearSessionCookie(entry.cookie, [entry.reader.cookieName], secure),
+    )
+    return {
+      setCookie: [...result.setCookie, ...clears],
+      headers: result.headers,
+      cacheControl: result.cacheControl ?? privateCacheControl(response.cacheControl),
+    }
+  }
+
+  async #written(response: ResponseInfo): Promise<CommitResult> {
     const state = this.#resolved ?? (await this.#state)
     if (!state) return NO_HEADERS
     if (state.socket) {
@@ -741,6 +836,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   /** `commit()` in this tick where it can be: a result, or the promise of one when something waits. */
   #writeSync(response: ResponseInfo): CommitResult | Promise<CommitResult> {
+    if (this.#legacy?.length) return this.#write(response)
     const state = this.#resolved
     if (!state) return this.#state === undefined ? NO_HEADERS : this.#write(response)
     if (state.socket) return this.#write(response)

@@ -1,3 +1,4 @@
+import type { LegacySessionReader } from './adopt.js'
 import { SessionError, SessionErrorCode } from './errors.js'
 import type { SessionEvent } from './events.js'
 import { type CookieOptions, validateCookieOptions } from './internal/cookie.js'
@@ -88,6 +89,13 @@ export interface SessionOptions {
   clock?: () => number
   /** Telemetry. Events carry reasons and key ids, never a cookie value, a session id or a secret. */
   onEvent?: (event: SessionEvent) => void
+  /**
+   * Sessions of the library this app is leaving, read during a migration period
+   * (`ironSessionCookies()`, `expressSessionCookies()`, or your own `LegacySessionReader`): a request
+   * without a session of this library but with such a cookie gets its data in a new session,
+   * sent on the same response, and the old cookie is cleared. @default undefined
+   */
+  adopt?: LegacySessionReader | readonly LegacySessionReader[]
 }
 
 export const defaults = Object.freeze({
@@ -123,6 +131,8 @@ export interface ResolvedOptions {
   onStoreError: StoreFailurePolicy
   clock: () => number
   emit: (event: SessionEvent) => void
+  /** Legacy readers, each with the cookie options that clear its cookie. */
+  adopt: ReadonlyArray<{ reader: LegacySessionReader; cookie: Readonly<CookieOptions> }>
 }
 
 function invalid(message: string): never {
@@ -157,6 +167,7 @@ const kOptionNames: ReadonlySet<string> = new Set([
   'unsealCacheSize',
   'clock',
   'onEvent',
+  'adopt',
 ] satisfies Array<keyof SessionOptions>)
 
 const kCookieOptionNames: ReadonlySet<string> = new Set([
@@ -234,6 +245,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     rollingMs,
     store,
     tokenHeader: resolveTokenHeader(options.tokenHeader),
+    adopt: resolveAdopt(options.adopt, cookie),
     revocations: options.revocations,
     onStoreError: policy,
     clock,
@@ -263,4 +275,34 @@ function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptio
     invalid(`tokenHeader cannot be ${name}: choose a header of your own, such as 'X-Session-Token'`)
   if (typeof cookie !== 'boolean') invalid('tokenHeader.cookie must be a boolean')
   return { name, key, cookie }
+}
+
+function resolveAdopt(
+  value: SessionOptions['adopt'],
+  cookie: Readonly<CookieOptions>,
+): ResolvedOptions['adopt'] {
+  if (value === undefined) return []
+  const readers = (Array.isArray(value) ? value : [value]) as LegacySessionReader[]
+  return readers.map((reader) => {
+    if (
+      typeof reader?.read !== 'function' ||
+      typeof reader.cookieName !== 'string' ||
+      typeof reader.name !== 'string'
+    )
+      invalid(
+        'adopt takes readers such as ironSessionCookies() or expressSessionCookies() (see LegacySessionReader)',
+      )
+    if (reader.cookieName === cookie.name || reader.cookieName.startsWith(`${cookie.name}.`))
+      invalid(
+        `adopt: the old cookie ${reader.cookieName} cannot share this library's cookie name ${cookie.name}`,
+      )
+    // Cleared with the attributes it was set with, so the browser matches (and accepts) the deletion.
+    const clear = validateCookieOptions({
+      ...cookie,
+      name: reader.cookieName,
+      path: reader.cookie?.path ?? '/',
+      domain: reader.cookie?.domain,
+    })
+    return { reader, cookie: clear }
+  })
 }
