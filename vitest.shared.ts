@@ -8,6 +8,7 @@ const pkg = (name: string, entry = 'src/index.ts') =>
 export const alias = {
   '@x/session-core/testing': pkg('core', 'src/testing.ts'),
   '@x/session-core/context': pkg('core', 'src/context.ts'),
+  '@x/session-core/internal': pkg('core', 'src/internal.ts'),
   '@x/session-core': pkg('core'),
   '@x/session-express/context': pkg('express', 'src/context.ts'),
   '@x/session-express': pkg('express'),

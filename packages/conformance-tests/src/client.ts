@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { type IncomingHttpHeaders, type IncomingMessage, request, type Server } from 'node:http'
+import { type Agent, type IncomingHttpHeaders, type IncomingMessage, request, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import WebSocket, { WebSocketServer } from 'ws'
@@ -22,6 +22,8 @@ export interface SendOptions {
   headers?: Record<string, string>
   /** A request body, sent as JSON. */
   body?: string
+  /** The connection pool to use (a keep-alive `Agent` for many requests in a row). @default a new connection */
+  agent?: Agent
 }
 
 /** A raw HTTP request over node:http, so the suite controls header lines byte for byte. */
@@ -34,22 +36,26 @@ export function send(url: string, options: SendOptions = {}): Promise<Reply> {
     headers['content-length'] = String(Buffer.byteLength(options.body))
   }
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: options.method ?? 'GET', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('error', reject)
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8')
-        const raw = res.headers['set-cookie']
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          setCookie: raw ?? [],
-          body,
-          json: () => JSON.parse(body),
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', headers, agent: options.agent ?? false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('error', reject)
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8')
+          const raw = res.headers['set-cookie']
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            setCookie: raw ?? [],
+            body,
+            json: () => JSON.parse(body),
+          })
         })
-      })
-    })
+      },
+    )
     req.setTimeout(15_000, () => req.destroy(new Error(`request to ${url} timed out`)))
     req.on('error', reject)
     req.end(options.body)

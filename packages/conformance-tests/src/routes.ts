@@ -157,9 +157,10 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
     {
       method: 'POST',
       path: '/cache',
-      handler: (ctx) => {
+      handler: async (ctx) => {
         const cacheControl = ctx.query.get('cacheControl')
         if (cacheControl) ctx.setHeader('Cache-Control', cacheControl)
+        if (ctx.query.get('destroy') !== null) await ctx.session.destroy()
         write(ctx)
         return respond(ctx)
       },

@@ -21,6 +21,12 @@ export interface StoreFactory {
   realTime?: boolean
   /** The store implements `listByUser` / `deleteByUser` (S6). @default true when the methods exist */
   userIndex?: boolean
+  /**
+   * A store over the same backend as `create`'s, under key namespace `namespace` (a Redis key
+   * prefix, a table, ...), for S8's namespacing case. Stores whose records share a backend with
+   * other data give it; a store that keeps its records to itself (the memory store) has none.
+   */
+  namespaced?(namespace: string, clock: () => number): SessionStore | Promise<SessionStore>
   dispose?(): Promise<void>
 }
 
@@ -212,6 +218,33 @@ export function describeStoreConformance(factory: StoreFactory): void {
       expect((after.session as unknown as { toJSON(): unknown }).toJSON()).toEqual({ user: 'ada' })
     })
 
+    const { namespaced } = factory
+    if (namespaced) {
+      it('S8: keys are namespaced: two namespaces over one backend never see each other’s records', async () => {
+        const run = testId()
+        const a = await namespaced(`a${run}`, clock)
+        const sameAsA = await namespaced(`a${run}`, clock)
+        const b = await namespaced(`b${run}`, clock)
+        const id = testId()
+        const user = `user-${testId()}`
+        await a.set(id, record({ side: 'a' }, 1, user), { ttl: 60 })
+        // One backend: the same namespace sees it, so the other's not seeing it is the namespace's doing.
+        expect((await sameAsA.get(id))?.data).toEqual({ side: 'a' })
+        expect(await b.get(id)).toBeUndefined()
+        expect(await b.set(id, record({ side: 'b' }, 1, user), { ttl: 60, expectVersion: 0 })).toBe('ok')
+        expect((await a.get(id))?.data).toEqual({ side: 'a' })
+        if (b.listByUser && b.deleteByUser) {
+          expect(await b.deleteByUser(user)).toBe(1)
+          expect(await a.listByUser?.(user)).toEqual([id])
+        } else {
+          await b.delete(id)
+        }
+        expect(await b.get(id)).toBeUndefined()
+        expect((await a.get(id))?.data).toEqual({ side: 'a' })
+        await a.delete(id)
+      })
+    }
+
     it('S8: ids are validated before any I/O', async () => {
       for (const bad of [
         '',
@@ -226,6 +259,7 @@ export function describeStoreConformance(factory: StoreFactory): void {
           () => store.get(bad),
           () => store.set(bad, record({}), { ttl: 60 }),
           () => store.delete(bad),
+          ...(store.touch ? [() => store.touch?.(bad, 60, 1) as Promise<void>] : []),
         ]) {
           const error = await call().then(
             () => undefined,

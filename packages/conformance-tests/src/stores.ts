@@ -5,6 +5,11 @@ export interface InstrumentedStore extends SessionStore {
   readonly calls: { get: number; set: number; delete: number; touch: number }
   /** While true, every call rejects as a down store would. */
   failing: boolean
+  /**
+   * While true, each `set()` waits a few milliseconds before it writes: a response sent before
+   * the write finished arrives first, and finds the record still missing (E8).
+   */
+  slowWrites: boolean
   readonly inner: SessionStore
 }
 
@@ -13,6 +18,7 @@ export function instrument(inner: SessionStore): InstrumentedStore {
   const store: InstrumentedStore = {
     calls,
     failing: false,
+    slowWrites: false,
     inner,
     async get(id: string) {
       calls.get++
@@ -22,6 +28,7 @@ export function instrument(inner: SessionStore): InstrumentedStore {
     async set(id: string, session: StoredSession, opts: StoreSetOptions) {
       calls.set++
       if (store.failing) throw new Error('store down (conformance)')
+      if (store.slowWrites) await new Promise((resolve) => setTimeout(resolve, 30))
       return inner.set(id, session, opts)
     },
     async delete(id: string) {

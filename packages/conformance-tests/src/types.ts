@@ -9,7 +9,10 @@ export interface RouteContext {
   /** The session of each mounted middleware, by its `property` (the first one is also `session`). */
   sessions: Record<string, AnySession>
   session: AnySession
-  /** The session read a second time through the framework's own accessor, to prove it is the same object. */
+  /**
+   * The first session reached a second way, not by reading the same property again: through the
+   * adapter's `getSession()` (the request's async context). L8 proves both ways give one object.
+   */
   sessionAgain: AnySession
   query: URLSearchParams
   /** Sets a response header through the framework's ordinary (overwriting) API, now. */
@@ -89,6 +92,15 @@ export interface AdapterHarness {
   /** Shown in test names, e.g. `express 5`. */
   name: string
   start(app: ConformanceApp): Promise<RunningServer>
+  /**
+   * How the suite makes a request that the framework reports as secure (C6), over the plain HTTP
+   * it speaks: the request headers a proxy the app trusts would add, with the app `start()` serves
+   * configured to trust it (Express `app.set('trust proxy', 'loopback')`, Fastify `trustProxy`,
+   * Koa `app.proxy = true`, Hono `session({ trustProxy: true })`). Without it the C6 case for
+   * secure requests fails, saying so: a harness that cannot make one proves nothing about them.
+   * @example { headers: { 'X-Forwarded-Proto': 'https' } }
+   */
+  secureRequest?: { headers: Record<string, string> }
 }
 
 /** A store to run the adapter suite over, besides the cookie store. */

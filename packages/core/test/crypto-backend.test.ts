@@ -4,9 +4,10 @@ import { defaults as ironDefaults, seal as ironSeal, unseal as ironUnseal } from
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
 import { decodeBase64Url, encodeBase64Url } from '../src/internal/base64url.js'
-import { defaultBackend, RandomPool, webBackend } from '../src/internal/crypto-backend.js'
+import { defaultBackend, kRandomPoolSize, RandomPool, webBackend } from '../src/internal/crypto-backend.js'
 import { generateSessionId, isSessionId } from '../src/internal/ids.js'
 import { createSealer, type Sealer, type UnsealResult } from '../src/internal/sealer.js'
+import { createSessionManager } from '../src/manager.js'
 
 const S1 = 'backend-secret-one-0123456789-abcdefghij'
 const S2 = 'backend-secret-two-0123456789-abcdefghij'
@@ -315,11 +316,120 @@ describe('C4: RandomPool', () => {
     expect(new Uint8Array(Buffer.from(id, 'base64url'))).toEqual(draw.mock.results[0]?.value)
   })
 
+  it('C4: session ids are the bytes the platform CSPRNG gives, and Math.random is never asked', async () => {
+    const nodeCrypto = process.getBuiltinModule('node:crypto')
+    const backend = defaultBackend()
+    const math = vi.spyOn(Math, 'random')
+    // Whatever the CSPRNG gives, the id follows: here a pattern no other source would produce.
+    const fill = vi.spyOn(nodeCrypto, 'randomFillSync').mockImplementation(((target: Uint8Array) => {
+      for (let i = 0; i < target.length; i++) target[i] = (i * 7 + 3) & 0xff
+      return target
+    }) as typeof nodeCrypto.randomFillSync)
+    try {
+      // Use up the pool, so that the next id needs a fill.
+      backend.randomBytes(kRandomPoolSize)
+      const id = generateSessionId()
+      expect(fill).toHaveBeenCalled()
+      expect([...Buffer.from(id, 'base64url')]).toEqual(
+        Array.from({ length: 18 }, (_, i) => (i * 7 + 3) & 0xff),
+      )
+      fill.mockRestore()
+      // Ids made by the engine, for new sessions and on regenerate(), never touch Math.random.
+      const manager = createSessionManager<{ n: number }>({ secret: S1 })
+      for (let i = 0; i < 200; i++) {
+        const cycle = manager.begin({ cookieHeader: undefined })
+        const session = await cycle.load()
+        session.set('n', i)
+        await session.regenerate()
+        await cycle.commit()
+        expect(isSessionId(session.id)).toBe(true)
+      }
+      expect(math).not.toHaveBeenCalled()
+    } finally {
+      vi.restoreAllMocks()
+      // Leave no patterned bytes behind for later draws.
+      backend.randomBytes(kRandomPoolSize)
+    }
+  })
+
+  it('C4: the Web Crypto backend hands out the bytes crypto.getRandomValues gives', () => {
+    const fill = vi.spyOn(crypto, 'getRandomValues').mockImplementation((target) => {
+      const bytes = target as Uint8Array
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 5 + 1) & 0xff
+      return target
+    })
+    try {
+      webBackend.randomBytes(kRandomPoolSize)
+      expect([...webBackend.randomBytes(18)]).toEqual(
+        Array.from({ length: 18 }, (_, i) => (i * 5 + 1) & 0xff),
+      )
+      expect(fill).toHaveBeenCalled()
+    } finally {
+      vi.restoreAllMocks()
+      webBackend.randomBytes(kRandomPoolSize)
+    }
+  })
+
   it('C4: both backends draw from the platform CSPRNG through their pool, and never repeat', () => {
     for (const backend of [defaultBackend(), webBackend]) {
       const seen = new Set<string>()
       for (let i = 0; i < 1000; i++) seen.add(encodeBase64Url(backend.randomBytes(16)))
       expect(seen.size).toBe(1000)
+    }
+  })
+})
+
+describe('T1: MACs are compared in constant time', () => {
+  afterEach(() => {
+    vi.restoreAllMocks()
+  })
+
+  /** A token whose MAC differs from the genuine one at byte `at` only. */
+  async function tamperedAt(sealer: Sealer, at: number): Promise<string> {
+    const token = await sealer.seal(session, Date.now() + HOUR)
+    const parts = token.split('*')
+    const mac = decodeBase64Url(parts[7] ?? '') as Uint8Array
+    mac[at] = (mac[at] as number) ^ 0x01
+    return [...parts.slice(0, 7), encodeBase64Url(mac)].join('*')
+  }
+
+  // Not a timing test: an early-exit comparison is caught by what it does, not by how long it takes.
+  // Whether the MAC differs in its first byte or its last, the whole of both MACs goes to the
+  // platform's constant-time comparison, and its answer alone decides.
+  it('T1: node:crypto: timingSafeEqual over both whole MACs decides, wherever they differ', async () => {
+    const nodeCrypto = process.getBuiltinModule('node:crypto')
+    const compare = vi.spyOn(nodeCrypto, 'timingSafeEqual')
+    const sealer = createSealer(S1, { cacheSize: 0 })
+    for (const at of [0, 15, 31]) {
+      const token = await tamperedAt(sealer, at)
+      compare.mockClear()
+      expect(await sealer.unseal(token, Date.now(), HOUR * 2), `byte ${at}`).toEqual({
+        ok: false,
+        reason: 'bad-seal',
+      })
+      expect(compare, `byte ${at}`).toHaveBeenCalledTimes(1)
+      const [a, b] = compare.mock.calls[0] as [Uint8Array, Uint8Array]
+      expect([a.length, b.length]).toEqual([32, 32])
+      // Its answer, not any comparison of its own: told the MACs match, the sealer takes the token.
+      compare.mockReturnValueOnce(true)
+      expect((await sealer.unseal(token, Date.now(), HOUR * 2)).ok, `byte ${at}`).toBe(true)
+    }
+  })
+
+  it('T1: Web Crypto: crypto.subtle.verify over the whole MAC decides, wherever it differs', async () => {
+    const verify = vi.spyOn(crypto.subtle, 'verify')
+    const sealer = createSealer(S1, { backend: 'web', cacheSize: 0 })
+    for (const at of [0, 15, 31]) {
+      const token = await tamperedAt(sealer, at)
+      verify.mockClear()
+      expect(await sealer.unseal(token, Date.now(), HOUR * 2), `byte ${at}`).toEqual({
+        ok: false,
+        reason: 'bad-seal',
+      })
+      expect(verify, `byte ${at}`).toHaveBeenCalledTimes(1)
+      expect((verify.mock.calls[0] as unknown[])[2]).toHaveLength(32)
+      verify.mockResolvedValueOnce(true)
+      expect((await sealer.unseal(token, Date.now(), HOUR * 2)).ok, `byte ${at}`).toBe(true)
     }
   })
 })

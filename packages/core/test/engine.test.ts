@@ -144,6 +144,23 @@ describe('engine', () => {
     expect(b).toBe(c)
   })
 
+  it('L8: parallel load() calls with a cookie return one session object, on the asynchronous path too', async () => {
+    for (const extra of [{}, { store: memoryStore() }]) {
+      const { manager, request } = setup(extra)
+      const { next } = await request(undefined, (s) => {
+        s.user = 'ada'
+      })
+      const cycle = manager.begin({ cookieHeader: next })
+      const [a, b, c] = await Promise.all([cycle.load(), cycle.load(), cycle.load()])
+      expect(a.isNew).toBe(false)
+      expect((a as Loose).get('user')).toBe('ada')
+      expect(a).toBe(b)
+      expect(b).toBe(c)
+      expect(cycle.session).toBe(a)
+      expect(await cycle.load()).toBe(a)
+    }
+  })
+
   it('C4: session ids carry 144 random bits and never repeat', async () => {
     const { manager } = setup()
     const ids = new Set<string>()

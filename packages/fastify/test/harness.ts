@@ -9,6 +9,7 @@ import type {
   RunningServer,
 } from '@x/session-conformance-tests'
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
+import { getSession } from '../src/context.js'
 import { session } from '../src/index.js'
 
 const sessionOf = (request: FastifyRequest, property: string) =>
@@ -42,8 +43,10 @@ function render(reply: FastifyReply, result: RouteResult): FastifyReply {
 /** Serves a conformance app with Fastify 5 over real HTTP on 127.0.0.1. */
 export const fastifyHarness: AdapterHarness = {
   name: 'fastify 5',
+  secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
   async start(app: ConformanceApp): Promise<RunningServer> {
-    const server = Fastify()
+    // The suite's secure requests come from a proxy on this machine (see `secureRequest`).
+    const server = Fastify({ trustProxy: '127.0.0.1' })
     // The suite's POSTs may carry any body or none: accept them all unparsed.
     server.removeAllContentTypeParsers()
     server.addContentTypeParser('*', (_request, payload, done) => {
@@ -77,7 +80,7 @@ export const fastifyHarness: AdapterHarness = {
           const result = await route.handler({
             sessions,
             session: sessionOf(request, first),
-            sessionAgain: sessionOf(request, first),
+            sessionAgain: getSession(),
             query: new URLSearchParams(request.url.split('?')[1] ?? ''),
             setHeader: (name, value) => {
               reply.header(name, value)

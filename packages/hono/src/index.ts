@@ -31,6 +31,13 @@ export type HonoSessionOptions<
 > = ManagerSource<D> & {
   /** The `c.get()` key the session is exposed under; mount two sessions under two keys. @default 'session' */
   property?: P
+  /**
+   * The app runs behind a proxy that terminates TLS and sets `X-Forwarded-Proto`: a request is
+   * secure (for `cookie.secure: 'auto'`) when the first value of that header is `https`. Leave it
+   * off unless every request comes through such a proxy, as a client could otherwise claim HTTPS.
+   * @default false
+   */
+  trustProxy?: boolean
 }
 
 /**
@@ -40,11 +47,11 @@ export type HonoSessionOptions<
 export function session<D extends object = SessionData, P extends string = 'session'>(
   options: HonoSessionOptions<D, P> = {},
 ): MiddlewareHandler<SessionEnv<D, P>> {
-  const { property = 'session', ...source } = options
+  const { property = 'session', trustProxy = false, ...source } = options
   const manager = resolveManager<D>(source)
 
   return async (c, next) => {
-    const exchange = new Exchange(c as Context)
+    const exchange = new Exchange(c as Context, trustProxy)
     const cycle = manager.begin(exchange)
     ;(c as Context).set(property, cycle.loadSync() ?? (await cycle.load()))
 
@@ -92,10 +99,12 @@ export function session<D extends object = SessionData, P extends string = 'sess
  */
 class Exchange implements RequestInfo, ResponseInfo {
   readonly #c: Context
+  readonly #trustProxy: boolean
   readonly cookieHeader: string | readonly string[] | undefined
   readonly headers: NodeHeaders | Headers
-  constructor(c: Context) {
+  constructor(c: Context, trustProxy: boolean) {
     this.#c = c
+    this.#trustProxy = trustProxy
     // On @hono/node-server the Node request is `c.env.incoming`: its headers are there already,
     // where asking the Request for them would build a Headers object first. Duck-typed, so other
     // runtimes (no `incoming`) use the Request's own.
@@ -107,6 +116,11 @@ class Exchange implements RequestInfo, ResponseInfo {
     this.headers = node ?? c.req.raw.headers
   }
   get secure(): boolean {
+    if (this.#trustProxy) {
+      // Each proxy appends its own value: the first is what the client-facing proxy saw.
+      const forwarded = this.#c.req.header('x-forwarded-proto')
+      if (forwarded !== undefined) return forwarded.split(',')[0]?.trim().toLowerCase() === 'https'
+    }
     // Request.url is always absolute with a lower-case scheme, so no URL parse is needed.
     return this.#c.req.url.startsWith('https:')
   }

@@ -11,6 +11,7 @@ import type {
   RunningServer,
 } from '@x/session-conformance-tests'
 import { session } from '@x/session-hono'
+import { getSession } from '@x/session-hono/context'
 import { type Context, Hono } from 'hono'
 
 const honoVersion: string = JSON.parse(
@@ -21,7 +22,9 @@ const honoVersion: string = JSON.parse(
 export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } {
   const app = new Hono()
   const ws = createNodeWebSocket({ app })
-  for (const mounted of def.sessions) app.use(session({ ...mounted.options, property: mounted.property }))
+  // The suite's secure requests come from a proxy in front of the app (see `secureRequest`).
+  for (const mounted of def.sessions)
+    app.use(session({ ...mounted.options, property: mounted.property, trustProxy: true }))
   const first = def.sessions[0]?.property ?? 'session'
   const get = (c: Context, property: string) => c.get(property as never) as AnySession
 
@@ -50,7 +53,7 @@ export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } 
       const ctx: RouteContext = {
         sessions,
         session: get(c, first),
-        sessionAgain: get(c, first),
+        sessionAgain: getSession(),
         query: new URL(c.req.url).searchParams,
         setHeader(name, value) {
           const values = Array.isArray(value) ? value : [value]
@@ -120,6 +123,7 @@ export function listen(app: Hono, ws?: NodeWebSocket): Promise<RunningServer> {
 
 export const honoHarness: AdapterHarness = {
   name: `hono ${honoVersion} (@hono/node-server)`,
+  secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
   start(def) {
     const { app, ws } = buildApp(def)
     return listen(app, ws)

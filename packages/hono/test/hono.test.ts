@@ -268,6 +268,25 @@ describe('request input', () => {
     expect(parseSetCookie(await over('http://example.test')).attributes.has('secure')).toBe(false)
   })
 
+  it('C6: with trustProxy, the first X-Forwarded-Proto value decides; without it, the header is ignored', async () => {
+    const over = async (trustProxy: boolean | undefined, origin: string, forwarded?: string) => {
+      const app = new Hono<Env>()
+      app.use(session<Data>({ secret, ...(trustProxy === undefined ? {} : { trustProxy }) }))
+      app.get('/login', loginRoute)
+      const headers = forwarded === undefined ? undefined : { 'X-Forwarded-Proto': forwarded }
+      const reply = await app.request(`${origin}/login`, { headers })
+      return parseSetCookie(reply.headers.getSetCookie()[0] ?? '').attributes.has('secure')
+    }
+    expect(await over(true, 'http://example.test', 'https')).toBe(true)
+    expect(await over(true, 'http://example.test', 'HTTPS, http')).toBe(true)
+    expect(await over(true, 'http://example.test', 'http, https')).toBe(false)
+    expect(await over(true, 'https://example.test', 'http')).toBe(false)
+    expect(await over(true, 'https://example.test')).toBe(true)
+    expect(await over(true, 'http://example.test')).toBe(false)
+    expect(await over(undefined, 'http://example.test', 'https')).toBe(false)
+    expect(await over(false, 'http://example.test', 'https')).toBe(false)
+  })
+
   it('T9: split Cookie header lines are all read (@hono/node-server joins them with "; ")', async () => {
     const request = await start({ '/login': loginRoute, '/who': whoRoute })
     const jar = await login(request)

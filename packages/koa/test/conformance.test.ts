@@ -1,8 +1,12 @@
 import { describeAdapterConformance } from '@x/session-conformance-tests'
 import Koa from 'koa'
 import Koa2 from 'koa2'
+import { vi } from 'vitest'
 import { serverStoreCases } from '../../redis/test/store-cases.js'
 import { koaHarness } from './harness.js'
+
+// The published suite must pass at vitest's own default timeouts, as third-party CI runs it.
+vi.setConfig({ testTimeout: 5_000, hookTimeout: 10_000 })
 
 // Each suite disposes of its own store cases (and their Redis connection) when it ends.
 describeAdapterConformance(koaHarness('koa 3', Koa), { stores: await serverStoreCases() })

@@ -10,6 +10,7 @@ import type {
 import { listening } from '@x/session-conformance-tests'
 import type Koa from 'koa'
 import type { Context } from 'koa'
+import { getSession } from '../src/context.js'
 import { session } from '../src/index.js'
 
 export type KoaClass = typeof Koa
@@ -18,6 +19,7 @@ export type KoaClass = typeof Koa
 export function koaHarness(name: string, KoaClass: KoaClass): AdapterHarness {
   return {
     name,
+    secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
     start: (app) => serve(new KoaClass(), app),
   }
 }
@@ -26,6 +28,8 @@ export function koaHarness(name: string, KoaClass: KoaClass): AdapterHarness {
 async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
   // Thrown handler errors are the point of some cases: keep Koa's default logger quiet.
   koa.silent = true
+  // The suite's secure requests come from a proxy on this machine (see `secureRequest`).
+  koa.proxy = true
   const middlewares = app.sessions.map((mounted) =>
     session({ ...mounted.options, property: mounted.property }),
   )
@@ -39,7 +43,7 @@ async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
     const result = await route.handler({
       sessions,
       session: ctx[first],
-      sessionAgain: ctx[first],
+      sessionAgain: getSession(),
       query: new URLSearchParams(ctx.querystring),
       setHeader: (name, value) => ctx.set(name, value),
     })

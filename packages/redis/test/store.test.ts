@@ -41,11 +41,13 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
     name: 'redis (node-redis)',
     realTime: true,
     create: () => redisStore({ client: nodeRedis, prefix: `${prefix}node:` }),
+    namespaced: (namespace) => redisStore({ client: nodeRedis, prefix: `${prefix}${namespace}:` }),
   })
   describeStoreConformance({
     name: 'redis (ioredis)',
     realTime: true,
     create: () => redisStore({ client: ioredis, prefix: `${prefix}io:` }),
+    namespaced: (namespace) => redisStore({ client: ioredis, prefix: `${prefix}${namespace}:` }),
   })
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
