@@ -132,7 +132,7 @@ describe('withSession(): responses', () => {
     expect(response.headers.getSetCookie().map((h) => parseSetCookie(h).name)).toEqual(['app', 'session'])
   })
 
-  it('E10: an app Cache-Control: public on a response that sets the cookie becomes private', async () => {
+  it("E10: an app Cache-Control: public on a response that sets the cookie becomes private, the app's max-age kept", async () => {
     const handler = withSession(
       (request) => {
         session(request).user = 'ada'
@@ -143,6 +143,7 @@ describe('withSession(): responses', () => {
     const cacheControl = (await handler(request('/'))).headers.get('cache-control') ?? ''
     expect(cacheControl).toMatch(/private|no-store/)
     expect(cacheControl).not.toMatch(/public/)
+    expect(cacheControl).toMatch(/max-age=60/)
   })
 
   it('E1: a request that never reads the session sends nothing, even with a cookie', async () => {
