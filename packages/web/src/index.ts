@@ -54,10 +54,10 @@ export interface WebSession<D extends object = SessionData> {
   /** Loads the session of `request` (never rejects: a bad cookie is a new session). */
   load(request: Request): Promise<RequestSession<D>>
   /** `withSession(handler)` with these sessions. */
-  wrap<A extends unknown[], R extends Response | undefined>(
-    handler: (request: Request, ...rest: A) => R | Promise<R>,
+  wrap<Q extends Request, A extends unknown[], R extends Response | undefined>(
+    handler: (request: Q, ...rest: A) => R | Promise<R>,
     options?: WrapOptions,
-  ): (request: Request, ...rest: A) => Promise<R | Response>
+  ): (request: Q, ...rest: A) => Promise<R | Response>
 }
 
 /**
@@ -98,11 +98,11 @@ export function createWebSession<D extends object = SessionData>(
         commit: async (response) => finish(cycle, exchange, response),
       }
     },
-    wrap<A extends unknown[], R extends Response | undefined>(
-      handler: (request: Request, ...rest: A) => R | Promise<R>,
+    wrap<Q extends Request, A extends unknown[], R extends Response | undefined>(
+      handler: (request: Q, ...rest: A) => R | Promise<R>,
       { onError }: WrapOptions = {},
     ) {
-      return async function withSession(this: unknown, request: Request, ...rest: A): Promise<R | Response> {
+      return async function withSession(this: unknown, request: Q, ...rest: A): Promise<R | Response> {
         const { cycle, exchange } = begin(request)
         if (cycle.loadSync() === undefined) await cycle.load()
         let response: R | Response
@@ -150,10 +150,10 @@ export function createWebSession<D extends object = SessionData>(
  * `Bun.serve({ fetch: withSession(handler, { secret }) })`, `Deno.serve(withSession(...))`,
  * `export default { fetch: withSession(...) }` on Cloudflare Workers.
  */
-export function withSession<A extends unknown[], R extends Response | undefined>(
-  handler: (request: Request, ...rest: A) => R | Promise<R>,
+export function withSession<Q extends Request, A extends unknown[], R extends Response | undefined>(
+  handler: (request: Q, ...rest: A) => R | Promise<R>,
   options: WebSessionOptions & WrapOptions = {},
-): (request: Request, ...rest: A) => Promise<R | Response> {
+): (request: Q, ...rest: A) => Promise<R | Response> {
   const { onError, ...source } = options as WrapOptions & Record<string, unknown>
   return createWebSession(source as WebSessionOptions).wrap(handler, { onError })
 }

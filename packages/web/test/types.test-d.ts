@@ -43,6 +43,12 @@ describe('types', () => {
       Promise<Response | undefined>
     >()
     withSession(() => new Response())
+    // A framework's own Request subclass (Bun's BunRequest with `params`) stays the handler's type.
+    interface RoutedRequest extends Request {
+      params: { id: string }
+    }
+    const routed = withSession((request: RoutedRequest) => new Response(request.params.id))
+    expectTypeOf(routed).parameters.toEqualTypeOf<[RoutedRequest]>()
     withSession(() => new Response(), { manager: createSessionManager<SessionData>({ secret }) })
     // @ts-expect-error timeouts are numbers of seconds
     withSession(() => new Response(), { secret, idleTimeout: '1h' })
