@@ -383,6 +383,13 @@ describe('getSession(request)', () => {
     expect(response.headers.getSetCookie().map((h) => parseSetCookie(h).name)).toEqual(['prefs'])
   })
 
+  it('finds the session of a Request that takes no property of its own (a frozen one)', async () => {
+    const handler = withSession(login, { secret })
+    const frozen = Object.freeze(request('/'))
+    const response = await handler(frozen)
+    expect(sessionCookies(response)).toHaveLength(1)
+  })
+
   it('throws ERR_SESSION_NO_CONTEXT for a Request no session was loaded for (a copy of it included)', async () => {
     const codes: unknown[] = []
     const code = (fn: () => unknown) => {
