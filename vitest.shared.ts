@@ -18,6 +18,8 @@ export const alias = {
   '@x/session-koa': pkg('koa'),
   '@x/session-hono/context': pkg('hono', 'src/context.ts'),
   '@x/session-hono': pkg('hono'),
+  '@x/session-web/context': pkg('web', 'src/context.ts'),
+  '@x/session-web': pkg('web'),
   '@x/session-redis': pkg('redis'),
   '@x/session-conformance-tests': pkg('conformance-tests'),
 }

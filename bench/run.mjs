@@ -113,6 +113,7 @@ const FRAMEWORKS = {
   fastify: `fastify ${versions.fastify}`,
   koa: `koa ${versions.koa}`,
   hono: `hono ${versions.hono}`,
+  web: `fetch (node-server ${versions['@hono/node-server']})`,
 }
 const PEERS = {
   express: [
@@ -125,6 +126,7 @@ const PEERS = {
   ],
   koa: [['koa-session', 'cookie', 'koa-session (cookie)']],
   hono: [['hono-sessions', 'cookie', 'hono-sessions (iron)']],
+  web: [['iron-session', 'cookie', `iron-session ${versions['iron-session']}`]],
 }
 const STORE_LABEL = { cookie: 'cookie store', memory: 'memory store', redis: 'Redis store' }
 

@@ -124,6 +124,10 @@ export function createApp(): Hono<Env> {
     return c.json({ same: found === c.get(property), n: found.n ?? null })
   })
   app.get('/context-outside', (c) => c.text(outside))
+  app.post('/redirect', (c) => {
+    c.get(pick(c)).n = 7
+    return Response.redirect(new URL('/read', c.req.url), 302)
+  })
   app.post('/stream', (c) => {
     c.get(pick(c)).n = 42
     const encoder = new TextEncoder()

@@ -8,6 +8,10 @@
  *
  *   node smoke/run.mjs                 # node, bun, deno and workerd
  *   node smoke/run.mjs bun workerd     # some of them
+ *   node smoke/run.mjs --package ../web   # another adapter's smoke/entries, served the same way
+ *
+ * `--package <dir>` runs the same cases against another package: its `smoke/entries/<runtime>.ts`
+ * serve an app of the same routes, and its package name (and `/context`) resolve to its `src`.
  *
  * Bun, Deno and workerd come from the npm packages `bun`, `deno` and `workerd` (devDependencies);
  * their binaries are found without their postinstall scripts, which pnpm does not run by default.
@@ -20,8 +24,9 @@ import { request } from 'node:http'
 import { createRequire } from 'node:module'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 
 const RUN_LIMIT_MS = 30_000
 const REQUEST_LIMIT_MS = 5_000
@@ -29,7 +34,14 @@ const T0 = Date.UTC(2030, 0, 1)
 const IDLE_SECONDS = 60 // as in smoke/app.ts
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..')
+// The runtimes and esbuild come from this package's devDependencies, whichever package is smoked.
 const require = createRequire(join(pkgDir, 'package.json'))
+const { values: options, positionals: wanted } = parseArgs({
+  options: { package: { type: 'string' } },
+  allowPositionals: true,
+})
+const targetDir = options.package === undefined ? pkgDir : resolve(options.package)
+const targetName = require(join(targetDir, 'package.json')).name
 const ALL = ['node', 'bun', 'deno', 'workerd']
 
 // --- binaries ------------------------------------------------------------------------------
@@ -99,7 +111,7 @@ async function loadEsbuild() {
 async function bundle(esbuild, runtime, dir) {
   const outfile = join(dir, 'worker.mjs')
   await esbuild.build({
-    entryPoints: [join(pkgDir, 'smoke', 'entries', `${runtime}.ts`)],
+    entryPoints: [join(targetDir, 'smoke', 'entries', `${runtime}.ts`)],
     outfile,
     bundle: true,
     format: 'esm',
@@ -109,8 +121,8 @@ async function bundle(esbuild, runtime, dir) {
     conditions: runtime === 'workerd' ? ['workerd', 'worker', 'browser'] : [runtime],
     // The adapter and core under test: their source, not a build that may be stale.
     alias: {
-      '@x/session-hono/context': join(pkgDir, 'src', 'context.ts'),
-      '@x/session-hono': join(pkgDir, 'src', 'index.ts'),
+      [`${targetName}/context`]: join(targetDir, 'src', 'context.ts'),
+      [targetName]: join(targetDir, 'src', 'index.ts'),
       '@x/session-core/context': join(pkgDir, '..', 'core', 'src', 'context.ts'),
       '@x/session-core': join(pkgDir, '..', 'core', 'src', 'index.ts'),
     },
@@ -369,6 +381,16 @@ cases.push(
     },
   ],
   [
+    'Response.redirect() (immutable headers) carries the cookie',
+    async (base) => {
+      const reply = await send(base, '/redirect', { method: 'POST' })
+      check(reply.status === 302 && /\/read$/.test(reply.headers.location ?? ''), `answered ${reply.status}`)
+      const cookie = pair(reply, 'session')
+      check(cookie, 'no cookie with the redirect')
+      check((await send(base, '/read', { cookie })).json().n === 7, 'the change before the redirect was lost')
+    },
+  ],
+  [
     'store down fails closed (503)',
     async (base) => {
       const cookie = await login(base, modes[1])
@@ -398,7 +420,7 @@ async function runRuntime(runtime, esbuild) {
     )
     return results
   }
-  const dir = await mkdtemp(join(tmpdir(), `hono-smoke-${runtime}-`))
+  const dir = await mkdtemp(join(tmpdir(), `${targetName.replace(/\W+/g, '-')}-smoke-${runtime}-`))
   let child
   let exited = false
   let stderr = ''
@@ -460,7 +482,6 @@ async function runRuntime(runtime, esbuild) {
   return results
 }
 
-const wanted = process.argv.slice(2)
 const unknown = wanted.filter((r) => !ALL.includes(r))
 if (unknown.length) {
   console.error(`unknown runtime(s): ${unknown.join(', ')}; choose from ${ALL.join(', ')}`)
@@ -474,7 +495,7 @@ for (const runtime of wanted.length ? wanted : ALL) {
     if (result.ok) passed++
     else failed++
     console.log(
-      `${result.ok ? 'ok  ' : 'FAIL'} ${runtime.padEnd(7)} ${result.name}${result.ok ? '' : `: ${result.error}`}`,
+      `${result.ok ? 'ok  ' : 'FAIL'} ${targetName} ${runtime.padEnd(7)} ${result.name}${result.ok ? '' : `: ${result.error}`}`,
     )
   }
 }
