@@ -76,7 +76,9 @@ export interface SessionOptions {
    * Opt-in header transport: a request that carries this header (even empty, for a client that
    * has no token yet) is read from it, never from its cookie, and gets its new token back in the
    * same response header (empty when the session ended); no cookie is set for it. Tokens are never
-   * read from the query string. A string is shorthand for `{ name }`. @default undefined
+   * read from the query string. A string is shorthand for `{ name }`. Names with a meaning in HTTP
+   * (hop-by-hop, `Content-*`, caching, `If-*`, CORS, authentication, `Cookie`, `Host`, `Location`,
+   * `Sec-*`, `Proxy-*`, ...) are refused with `ERR_SESSION_INVALID_OPTION`. @default undefined
    */
   tokenHeader?: string | TokenHeaderOptions
   /** What a store failure does to the request. @default 'fail' */
@@ -201,8 +203,54 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
 
 /** RFC 9110 field-name characters. */
 const kFieldName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Headers with a meaning of their own, which a session token must never pose as. */
-const kForbiddenHeaders = new Set(['cookie', 'set-cookie', 'host', 'connection', 'upgrade', 'content-length'])
+/**
+ * Header names with a meaning in HTTP, which a session token must never pose as (T11): a proxy,
+ * cache or browser acts on them, so a token there would be dropped, misread or acted upon
+ * (`Transfer-Encoding: Fe26.2**...` beside `Content-Length` breaks the response's framing).
+ */
+const kForbiddenHeaders: ReadonlySet<string> = new Set([
+  // hop-by-hop (RFC 9110 7.6.1) and framing
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  // caching (RFC 9111) and conditional requests
+  'cache-control',
+  'expires',
+  'pragma',
+  'age',
+  'etag',
+  'last-modified',
+  'vary',
+  'warning',
+  // authentication
+  'authorization',
+  'www-authenticate',
+  'authentication-info',
+  // routing, redirects, cookies, CORS
+  'cookie',
+  'set-cookie',
+  'host',
+  'location',
+  'origin',
+  'referer',
+  'forwarded',
+  'via',
+  'date',
+  'server',
+  'range',
+  'accept',
+  'user-agent',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+])
+/** Whole families: representation (`Content-*`), conditionals (`If-*`), CORS, proxies, fetch metadata. */
+const kForbiddenPrefixes = ['content-', 'if-', 'access-control-', 'proxy-', 'sec-', 'accept-'] as const
 
 function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptions['tokenHeader'] {
   if (value === undefined) return undefined
@@ -210,8 +258,10 @@ function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptio
   if (typeof name !== 'string' || !kFieldName.test(name))
     invalid(`tokenHeader must be a header name such as 'X-Session-Token', got ${JSON.stringify(name)}`)
   const key = name.toLowerCase()
-  if (kForbiddenHeaders.has(key) || key.startsWith('sec-') || key.startsWith('proxy-'))
-    invalid(`tokenHeader cannot be ${name}: choose a header of your own, such as 'X-Session-Token'`)
+  if (kForbiddenHeaders.has(key) || kForbiddenPrefixes.some((prefix) => key.startsWith(prefix)))
+    invalid(
+      `tokenHeader cannot be ${name}: it has a meaning in HTTP; choose a header of your own, such as 'X-Session-Token'`,
+    )
   if (typeof cookie !== 'boolean') invalid('tokenHeader.cookie must be a boolean')
   return { name, key, cookie }
 }

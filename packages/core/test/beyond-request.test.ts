@@ -32,6 +32,64 @@ describe('tokenHeader option', () => {
     )
   })
 
+  it('T11: header names with a meaning in HTTP are refused at configuration time, in any case', () => {
+    const meaningful = [
+      // hop-by-hop and framing
+      'Connection',
+      'Keep-Alive',
+      'Proxy-Connection',
+      'Transfer-Encoding',
+      'TE',
+      'Trailer',
+      'Upgrade',
+      'Content-Length',
+      // representation
+      'Content-Type',
+      'Content-Encoding',
+      'Content-Range',
+      'Content-Security-Policy',
+      // caching and conditionals
+      'Cache-Control',
+      'Expires',
+      'Pragma',
+      'Age',
+      'ETag',
+      'Last-Modified',
+      'Vary',
+      'If-None-Match',
+      'If-Modified-Since',
+      // CORS
+      'Access-Control-Allow-Origin',
+      'Access-Control-Expose-Headers',
+      'Origin',
+      // authentication
+      'Authorization',
+      'WWW-Authenticate',
+      'Proxy-Authenticate',
+      'Proxy-Authorization',
+      // the rest of what proxies and browsers act on
+      'Cookie',
+      'Set-Cookie',
+      'Host',
+      'Location',
+      'Forwarded',
+      'X-Forwarded-Proto',
+      'Sec-Fetch-Site',
+    ]
+    for (const name of meaningful) {
+      for (const spelling of [name, name.toLowerCase(), name.toUpperCase()]) {
+        expect(() => setup({ tokenHeader: spelling }), spelling).toThrow(code('ERR_SESSION_INVALID_OPTION'))
+        expect(() => setup({ tokenHeader: { name: spelling } }), spelling).toThrow(
+          code('ERR_SESSION_INVALID_OPTION'),
+        )
+      }
+    }
+    // Names of the app's own are accepted, including ones that merely contain a reserved word.
+    for (const name of ['X-Session-Token', 'X-Auth-Token', 'Session-Token', 'X-Content-Token', 'Tokens']) {
+      expect(() => setup({ tokenHeader: name }), name).not.toThrow()
+    }
+  })
+
   it('reads the token from the header (any case of its name) and answers in it, without a cookie', async () => {
     const { manager } = setup({ tokenHeader: 'X-Session-Token' })
     const first = manager.begin({ cookieHeader: undefined, headers: { 'x-session-token': '' } })
