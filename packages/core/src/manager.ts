@@ -4,7 +4,7 @@ import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId, isSessionId } from './internal/ids.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
-import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
+import { isProduction, type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
   createSession,
   type Data,
@@ -923,8 +923,7 @@ let generatedSecret: string | undefined
  * sessions then end on restart and differ between processes, so it says so, loudly, once.
  */
 function developmentSecret(): string {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  if (env?.NODE_ENV === 'production') {
+  if (isProduction()) {
     throw new SessionError(
       SessionErrorCode.INVALID_SECRET,
       'a `secret` of at least 32 characters is required in production: set one from your secret manager or environment',

@@ -16,7 +16,12 @@ export interface SessionCookieOptions {
   domain?: string
   /** @default 'lax' */
   sameSite?: 'lax' | 'strict' | 'none' | false
-  /** `'auto'` sets `Secure` when the request came over HTTPS (as the adapter reports it). @default 'auto' */
+  /**
+   * `'auto'` sets `Secure` when the request came over HTTPS (as the adapter reports it: behind a TLS
+   * proxy only with the framework's trust-proxy setting). Under `NODE_ENV=production` the default is
+   * `true`, so a proxy left unconfigured cannot send the cookie without `Secure`; give `false` (local
+   * plain HTTP) or `'auto'` explicitly to choose otherwise. @default 'auto' (`true` under NODE_ENV=production)
+   */
   secure?: boolean | 'auto'
   /** @default true */
   httpOnly?: boolean
@@ -126,6 +131,12 @@ export interface ResolvedOptions {
   emit: (event: SessionEvent) => void
 }
 
+/** `NODE_ENV=production`, read where a `process` exists (Node, Bun, Deno's compatibility layer). */
+export function isProduction(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+  return env?.NODE_ENV === 'production'
+}
+
 function invalid(message: string): never {
   throw new SessionError(SessionErrorCode.INVALID_OPTION, message)
 }
@@ -148,6 +159,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object')
     invalid('createSessionManager() needs an options object with a `secret`')
   const c = { ...defaults.cookie, ...options.cookie }
+  // In production a missing trust-proxy setting must not decide `Secure` (C6); an explicit choice wins.
+  if (options.cookie?.secure === undefined && isProduction()) c.secure = true
   const cookie = validateCookieOptions({
     name: c.name,
     path: c.path,

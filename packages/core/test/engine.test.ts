@@ -128,6 +128,49 @@ describe('options', () => {
   })
 })
 
+describe('C6: Secure by default in production', () => {
+  const emitted = async (cookie: SessionOptions['cookie'], secure: boolean) => {
+    const manager = createSessionManager({ secret: SECRET, cookie })
+    const cycle = manager.begin({ cookieHeader: undefined, secure })
+    ;((await cycle.load()) as Loose).set('user', 'ada')
+    const [line] = (await cycle.commit()).setCookie
+    return / Secure(;|$)/.test(line ?? '')
+  }
+
+  it('C6: under NODE_ENV=production the default is Secure, even on a request that looks like plain HTTP', async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    try {
+      expect(await emitted(undefined, false)).toBe(true)
+      expect(await emitted({ name: 'sid' }, false)).toBe(true)
+      // A __Host- name needs no explicit `secure: true` there any more.
+      expect(await emitted({ name: '__Host-sid' }, false)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it("C6: an explicit secure: false or 'auto' still wins under NODE_ENV=production", async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    try {
+      expect(await emitted({ secure: false }, true)).toBe(false)
+      expect(await emitted({ secure: 'auto' }, false)).toBe(false)
+      expect(await emitted({ secure: 'auto' }, true)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it("C6: elsewhere the default is 'auto': Secure follows the request", async () => {
+    vi.stubEnv('NODE_ENV', 'development')
+    try {
+      expect(await emitted(undefined, false)).toBe(false)
+      expect(await emitted(undefined, true)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+})
+
 describe('engine', () => {
   it('E1: a request that never loads the session does no work and sends nothing', async () => {
     const { manager } = setup()
