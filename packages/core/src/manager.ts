@@ -4,6 +4,7 @@ import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId, isSessionId } from './internal/ids.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
+import { reportWeakSecrets } from './internal/secret-strength.js'
 import { isProduction, type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
   createSession,
@@ -169,9 +170,13 @@ export function createSessionManager<D extends object = SessionData>(
   options: SessionOptions,
 ): SessionManager<D> {
   const opts = resolveOptions(options)
-  const sealer = createSealer(options.secret ?? developmentSecret(), {
+  const secret = options.secret ?? developmentSecret()
+  const sealer = createSealer(secret, {
     cacheSize: options.unsealCacheSize ?? 1000,
   })
+  // After the sealer accepted the secrets: only well-formed ones are judged.
+  if (options.secret !== undefined)
+    reportWeakSecrets(secret, (keyId) => opts.emit({ type: 'weak-secret', keyId }))
   const { store, revocations, clock, absoluteMs } = opts
   return {
     cookieName: opts.cookie.name,

@@ -128,6 +128,67 @@ describe('options', () => {
   })
 })
 
+describe('weak secrets', () => {
+  const weak = [
+    'a'.repeat(32),
+    'password'.repeat(4),
+    '0123456789abcdef'.repeat(2),
+    'abababababababababababababababab12',
+  ]
+
+  it('a secret that looks chosen rather than random is reported at start, by key id, never by value', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      for (const [i, secret] of weak.entries()) {
+        const events: SessionEvent[] = []
+        createSessionManager({ secret: { old: SECRET, [`k${i}`]: secret }, onEvent: (e) => events.push(e) })
+        expect(events, secret).toEqual([{ type: 'weak-secret', keyId: `k${i}` }])
+      }
+      const events: SessionEvent[] = []
+      createSessionManager({ secret: weak[0]!, onEvent: (e) => events.push(e) })
+      expect(events).toEqual([{ type: 'weak-secret', keyId: '' }])
+      // One console warning per secret, however many managers use it, and never the secret itself.
+      expect(warn).toHaveBeenCalledTimes(weak.length)
+      for (const [message] of warn.mock.calls)
+        for (const secret of weak) expect(String(message)).not.toContain(secret)
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('random secrets are not reported', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 16, maxLength: 64 }),
+          fc.constantFrom('hex', 'base64url'),
+          (bytes, encoding) => {
+            const secret = Buffer.from(bytes).toString(encoding as BufferEncoding)
+            fc.pre(secret.length >= 32)
+            const events: SessionEvent[] = []
+            createSessionManager({ secret, onEvent: (e) => events.push(e) })
+            return events.length === 0
+          },
+        ),
+        { numRuns: 2000, seed: 12 },
+      )
+      for (const secret of [
+        SECRET,
+        'correct horse battery staple now',
+        'my-super-secret-session-key-2024!',
+      ]) {
+        const events: SessionEvent[] = []
+        createSessionManager({ secret, onEvent: (e) => events.push(e) })
+        expect(events, secret).toEqual([])
+      }
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
+  })
+})
+
 describe('C6: Secure by default in production', () => {
   const emitted = async (cookie: SessionOptions['cookie'], secure: boolean) => {
     const manager = createSessionManager({ secret: SECRET, cookie })
