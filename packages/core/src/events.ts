@@ -8,7 +8,7 @@ export type SessionEvent =
   | { type: 'expired'; reason: 'idle' | 'absolute' | 'lifetime'; cookie: string }
   | { type: 'revoked'; cookie: string }
   | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
-  | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list'; error: unknown }
+  | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list' | 'revoke'; error: unknown }
   | { type: 'conflict'; retries: number }
   /**
    * At construction: the secret of `keyId` (`''` for a plain string) looks chosen rather than random

@@ -222,6 +222,11 @@ function userSubject(user: string): string {
   return `u:${user}`
 }
 
+/** The revocation subject of one cookie-store session, ended by `destroy()` or `regenerate()`. */
+function sessionSubject(id: string): string {
+  return `s:${id}`
+}
+
 function unsupported(message: string): SessionError {
   return new SessionError(SessionErrorCode.UNSUPPORTED, message)
 }
@@ -438,7 +443,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (!unsealed) return undefined
     const claim = this.#open(unsealed, value)
     if (!claim) return this.#fresh(now, socket)
-    if (store || (revocations && claim.user !== undefined)) {
+    // With revocations every cookie-store session is checked (`s:<id>`, and `u:<user>` when bound):
+    // only apps that configure them pay for the round trip.
+    if (store || revocations) {
       this.#claim = claim
       return undefined
     }
@@ -507,12 +514,20 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         return kEnded
       }
     }
-    const user = record ? record.user : claim.user
-    if (user !== undefined && revocations) {
-      const [notBefore] = await revocations.get([userSubject(user)])
-      if (notBefore !== undefined && claim.createdAt < notBefore) {
-        emit({ type: 'revoked', cookie: cookie.name })
-        return kEnded
+    if (revocations) {
+      const user = record ? record.user : claim.user
+      // Server stores end one session by deleting its record; only the cookie store needs `s:<id>`.
+      const subjects =
+        user === undefined ? [sessionSubject(claim.id)] : [sessionSubject(claim.id), userSubject(user)]
+      if (store) subjects.shift()
+      if (subjects.length > 0) {
+        // One round trip for both subjects, whatever the store.
+        const times = await revocations.get(subjects)
+        const createdAt = record ? record.createdAt : claim.createdAt
+        if (times.some((notBefore) => notBefore !== undefined && createdAt < notBefore)) {
+          emit({ type: 'revoked', cookie: cookie.name })
+          return kEnded
+        }
       }
     }
     const built = this.#build(claim, record, now, socket)
@@ -609,7 +624,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         'cannot regenerate() over a WebSocket: the new id could never reach the client; regenerate over HTTP',
       )
     }
-    await this.#deleteRecord(state)
+    await this.#end(state)
     const now = this.#opts.clock()
     state.id = generateSessionId()
     state.isNew = true
@@ -627,7 +642,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async destroy(state: SessionState): Promise<void> {
     // Over a socket a server record can end (logout), but a cookie-store session could not be cleared.
     if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
-    await this.#deleteRecord(state)
+    await this.#end(state)
     state.status = 'destroyed'
     // Like a session ended elsewhere and then reloaded: it holds nothing stored any more.
     state.isNew = true
@@ -685,14 +700,38 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     state.forceEmit = true
   }
 
-  async #deleteRecord(state: SessionState): Promise<void> {
-    const { store, emit } = this.#opts
-    if (!store || state.isNew || state.status !== 'active') return
+  /**
+   * Ends the session the request carried, everywhere, before anything is sent: a server store
+   * deletes its record; the cookie store, which holds nothing to delete, revokes its id when a
+   * revocation store is configured (L9), so a copy of the cookie is no session either. Without one
+   * only the browser's cookie is cleared (by the commit) and a copy stays valid until it expires.
+   * A failure throws: a logout must never look done when it is not.
+   */
+  async #end(state: SessionState): Promise<void> {
+    const { store, revocations, emit, clock, absoluteMs } = this.#opts
+    if (state.isNew || state.status !== 'active') return
+    if (store) {
+      try {
+        await store.delete(state.id)
+      } catch (error) {
+        emit({ type: 'store-error', operation: 'delete', error })
+        throw storeError(error)
+      }
+      return
+    }
+    if (!revocations) return
+    const now = clock()
+    // Until the token would have ended anyway: nothing sealed for this id outlives its absolute limit.
+    const ttl = Math.max(1, Math.ceil((state.createdAt + absoluteMs - now) / 1000))
     try {
-      await store.delete(state.id)
+      // Later than its creation even within the same millisecond, so the check `createdAt < notBefore` holds.
+      await revocations.set(sessionSubject(state.id), Math.max(now, state.createdAt + 1), ttl)
     } catch (error) {
-      emit({ type: 'store-error', operation: 'delete', error })
-      throw storeError(error)
+      emit({ type: 'store-error', operation: 'revoke', error })
+      // A store's own refusal (it is full) keeps its code; anything else is an outage.
+      throw SessionError.is(error)
+        ? error
+        : storeError(error, 'the revocation store is unavailable: the session was not ended')
     }
   }
 
@@ -1017,8 +1056,8 @@ function serialize(data: Data): string {
   }
 }
 
-function storeError(cause: unknown): SessionError {
-  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, 'the session store is unavailable', {
+function storeError(cause: unknown, message = 'the session store is unavailable'): SessionError {
+  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, message, {
     cause,
     status: 503,
   })

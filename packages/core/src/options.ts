@@ -63,8 +63,13 @@ export interface SessionOptions {
   /** Server-side store; omitted, the whole session is sealed into the cookie. @default undefined */
   store?: SessionStore
   /**
-   * Where per-user revocations live, so `endUserSessions(user)` can end cookie-store sessions
-   * (server-store sessions are deleted from the store instead). @default undefined
+   * Where revocations live, so the cookie store can end sessions it does not hold: `destroy()` and
+   * `regenerate()` revoke the session's id (a copy of the cookie taken before is then no session,
+   * until the token would have expired anyway), and `endUserSessions(user)` every session bound to
+   * the user. Every cookie-store request that carries a session then asks it once (one round trip
+   * for the session and its user); a failed revocation write fails the logout with an error. Without
+   * it, `destroy()` on the cookie store only clears the browser's cookie, and a copy stays valid
+   * until it expires. Server-store sessions are deleted from the store instead. @default undefined
    */
   revocations?: RevocationStore
   cookie?: SessionCookieOptions

@@ -7,6 +7,7 @@ import {
   memoryRevocations,
   memoryStore,
   RESERVED_KEYS,
+  type RevocationStore,
   SessionError,
   type SessionEvent,
   type SessionOptions,
@@ -497,6 +498,125 @@ describe('log out everywhere', () => {
     clock.advance(1)
     const again = await login('u1')
     expect((await request(again.next)).session.isNew).toBe(false)
+  })
+
+  /** A memory revocation store that records what the engine asks of it. */
+  const recording = (clock: () => number) => {
+    const inner = memoryRevocations({ clock })
+    const gets: string[][] = []
+    const sets: [string, number, number][] = []
+    const store: RevocationStore = {
+      get: (subjects) => {
+        gets.push([...subjects])
+        return inner.get(subjects)
+      },
+      set: (subject, notBefore, ttl) => {
+        sets.push([subject, notBefore, ttl])
+        return inner.set(subject, notBefore, ttl)
+      },
+    }
+    return { store, gets, sets }
+  }
+
+  it('L9: with revocations, destroy() on the cookie store ends every copy of the cookie, until it would have expired', async () => {
+    const clock = createTestClock()
+    const revocations = recording(clock)
+    const { request, events } = setup({ clock, revocations: revocations.store, absoluteTimeout: 7200 })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const copy = login.next
+    clock.advance(1000)
+    const logout = await request(copy, (s) => s.destroy())
+    expect(logout.setCookie).toHaveLength(1)
+    expect(logout.setCookie[0]).toMatch(/^session=;/)
+    // Revoked until the token's absolute limit, and no longer.
+    expect(revocations.sets).toEqual([[`s:${login.session.id}`, clock(), 7200 - 1000]])
+    const replay = await request(copy)
+    expect(replay.session.isNew).toBe(true)
+    expect(replay.session.toJSON()).toEqual({})
+    expect(events.at(-1)).toEqual({ type: 'revoked', cookie: 'session' })
+  })
+
+  it('L9: a logout in the very millisecond of the login still ends the copy', async () => {
+    const clock = createTestClock()
+    const { request } = setup({ clock, revocations: memoryRevocations({ clock }) })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    await request(login.next, (s) => s.destroy())
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L5: with revocations, regenerate() on the cookie store ends the old cookie; the new one lives', async () => {
+    const clock = createTestClock()
+    const { request } = setup({ clock, revocations: memoryRevocations({ clock }) })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const renewed = await request(login.next, (s) => s.regenerate({ keep: true }))
+    expect((await request(login.next)).session.isNew).toBe(true)
+    expect((await request(renewed.next)).session.toJSON()).toEqual({ user: 'ada' })
+  })
+
+  it('L9: each cookie-store load asks the revocation store once, for the session and its user together', async () => {
+    const clock = createTestClock()
+    const revocations = recording(clock)
+    const { request } = setup({ clock, revocations: revocations.store })
+    const anonymous = await request(undefined, (s) => {
+      s.a = 1
+    })
+    const bound = await request(undefined, (s) => {
+      ;(s as Loose).bindUser('u1')
+    })
+    revocations.gets.length = 0
+    await request(anonymous.next)
+    await request(bound.next)
+    // A request without a cookie asks nothing.
+    await request(undefined)
+    expect(revocations.gets).toEqual([[`s:${anonymous.session.id}`], [`s:${bound.session.id}`, 'u:u1']])
+  })
+
+  it('L9: a revocation that cannot be written fails the logout loudly, and the session is not cleared', async () => {
+    const clock = createTestClock()
+    const failing = (error: unknown): RevocationStore => ({
+      get: async (subjects) => subjects.map(() => undefined),
+      set: async () => {
+        throw error
+      },
+    })
+    const full = new SessionError('ERR_SESSION_REVOCATIONS_FULL' as never, 'full')
+    for (const [error, code] of [
+      [new Error('down'), 'ERR_SESSION_STORE_UNAVAILABLE'],
+      [full, 'ERR_SESSION_REVOCATIONS_FULL'],
+    ] as const) {
+      const { manager, request, events } = setup({ clock, revocations: failing(error) })
+      const login = await request(undefined, (s) => {
+        s.user = 'ada'
+      })
+      const cycle = manager.begin({ cookieHeader: login.next })
+      const session = (await cycle.load()) as Loose
+      await expect(session.destroy()).rejects.toMatchObject({ code })
+      expect(events).toContainEqual(expect.objectContaining({ type: 'store-error', operation: 'revoke' }))
+      // Nothing tells the browser the logout worked: the cookie is not cleared.
+      expect((await cycle.commit()).setCookie).toEqual([])
+      expect((await request(login.next)).session.toJSON()).toEqual({ user: 'ada' })
+    }
+  })
+
+  it('without revocations, destroy() on the cookie store clears the browser cookie only, and loads stay synchronous', async () => {
+    const { manager, request } = setup()
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const logout = await request(login.next, (s) => s.destroy())
+    expect(logout.setCookie[0]).toMatch(/^session=;.*Max-Age=0/)
+    // What the README says: a copy taken before the logout stays valid until it expires.
+    expect((await request(login.next)).session.toJSON()).toEqual({ user: 'ada' })
+    expect(manager.begin({ cookieHeader: login.next }).loadSync()).toBeDefined()
+    const { manager: revoking } = setup({ revocations: memoryRevocations() })
+    expect(revoking.begin({ cookieHeader: login.next }).loadSync()).toBeUndefined()
+    expect(revoking.begin({ cookieHeader: undefined }).loadSync()).toBeDefined()
   })
 
   it('UNSUPPORTED: ending a user’s sessions without a way to do it is a clear error', async () => {
