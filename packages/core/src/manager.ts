@@ -7,6 +7,7 @@ import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './
 import { reportWeakSecrets } from './internal/secret-strength.js'
 import { isProduction, type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
+  changing,
   createSession,
   type Data,
   loadedData,
@@ -128,6 +129,16 @@ export interface SessionCycle<D extends object = SessionData> {
    * changes its session pays nothing for it.
    */
   onChange(listener: () => void): void
+  /**
+   * The app assigned `value` where the adapter exposes the session: the logout idiom of koa-session
+   * and cookie-session (`ctx.session = null`, `req.session = null`). `null` or `undefined` ends the
+   * session as `destroy()` does (what cannot happen synchronously, the store delete or the
+   * revocation, happens in `commit()`, whose failure then fails the request); the session object
+   * itself changes nothing; anything else throws `ERR_SESSION_INVALID_STATE`, so the idiom never
+   * silently does nothing. An adapter calls it from a setter, or after the handler when it finds
+   * the exposed value changed (L10).
+   */
+  assign(value: unknown): void
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -275,6 +286,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #commit: Promise<CommitResult> | undefined
   /** What a synchronous commit answered. */
   #committed: CommitResult | undefined
+  /** A session ended by `assign(null)` whose record or revocation `commit()` must still write. */
+  #pendingEnd: { id: string; createdAt: number } | undefined
 
   constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo) {
     this.#opts = opts
@@ -296,7 +309,14 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   get syncCommit() {
     const state = this.#resolved
-    return state !== undefined && !state.socket && !this.#opts.store && this.#sealer.sealSync !== undefined
+    // With revocations, `assign(null)` leaves a revocation for the commit to write: it may have to wait.
+    return (
+      state !== undefined &&
+      !state.socket &&
+      !this.#opts.store &&
+      !this.#opts.revocations &&
+      this.#sealer.sealSync !== undefined
+    )
   }
 
   load(): Promise<Session<D>> {
@@ -355,6 +375,32 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   /** The cookie was sealed under an older key: the response re-seals it under the newest (K3). */
   #rotationDue(state: SessionState): boolean {
     return state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId
+  }
+
+  assign(value: unknown): void {
+    const state = this.#resolved
+    if (value === this.#loaded && value !== undefined) return
+    if (state === undefined) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_STATE,
+        'the session cannot be replaced before it is loaded',
+      )
+    }
+    if (value !== null && value !== undefined) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_STATE,
+        'a session cannot be replaced: assign null to end it (as destroy() does), or change its keys',
+      )
+    }
+    if (state.status === 'destroyed') return
+    if (state.failure !== undefined) throw state.failure
+    if (state.socket && !this.#opts.store) this.assertWritable(state, 'end the session')
+    const { store, revocations } = this.#opts
+    // Set before the change is announced, so an adapter arming its commit sees that it must wait.
+    if (!state.isNew && state.status === 'active' && (store || revocations))
+      this.#pendingEnd = { id: state.id, createdAt: state.createdAt }
+    changing(state)
+    this.#ended(state)
   }
 
   run<T>(fn: () => T): T {
@@ -624,7 +670,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         'cannot regenerate() over a WebSocket: the new id could never reach the client; regenerate over HTTP',
       )
     }
-    await this.#end(state)
+    if (!state.isNew && state.status === 'active') await this.#end(state.id, state.createdAt)
     const now = this.#opts.clock()
     state.id = generateSessionId()
     state.isNew = true
@@ -642,7 +688,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async destroy(state: SessionState): Promise<void> {
     // Over a socket a server record can end (logout), but a cookie-store session could not be cleared.
     if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
-    await this.#end(state)
+    if (!state.isNew && state.status === 'active') await this.#end(state.id, state.createdAt)
+    this.#ended(state)
+  }
+
+  #ended(state: SessionState): void {
     state.status = 'destroyed'
     // Like a session ended elsewhere and then reloaded: it holds nothing stored any more.
     state.isNew = true
@@ -707,12 +757,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
    * only the browser's cookie is cleared (by the commit) and a copy stays valid until it expires.
    * A failure throws: a logout must never look done when it is not.
    */
-  async #end(state: SessionState): Promise<void> {
+  async #end(id: string, createdAt: number): Promise<void> {
     const { store, revocations, emit, clock, absoluteMs } = this.#opts
-    if (state.isNew || state.status !== 'active') return
     if (store) {
       try {
-        await store.delete(state.id)
+        await store.delete(id)
       } catch (error) {
         emit({ type: 'store-error', operation: 'delete', error })
         throw storeError(error)
@@ -722,10 +771,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (!revocations) return
     const now = clock()
     // Until the token would have ended anyway: nothing sealed for this id outlives its absolute limit.
-    const ttl = Math.max(1, Math.ceil((state.createdAt + absoluteMs - now) / 1000))
+    const ttl = Math.max(1, Math.ceil((createdAt + absoluteMs - now) / 1000))
     try {
       // Later than its creation even within the same millisecond, so the check `createdAt < notBefore` holds.
-      await revocations.set(sessionSubject(state.id), Math.max(now, state.createdAt + 1), ttl)
+      await revocations.set(sessionSubject(id), Math.max(now, createdAt + 1), ttl)
     } catch (error) {
       emit({ type: 'store-error', operation: 'revoke', error })
       // A store's own refusal (it is full) keeps its code; anything else is an outage.
@@ -740,6 +789,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async #write(response: ResponseInfo): Promise<CommitResult> {
     const state = this.#resolved ?? (await this.#state)
     if (!state) return NO_HEADERS
+    const ending = this.#pendingEnd
+    if (ending !== undefined) {
+      this.#pendingEnd = undefined
+      await this.#end(ending.id, ending.createdAt)
+    }
     if (state.socket) {
       // Nothing can be sent to a socket's client: what changed is saved, as `save()` would.
       await this.save(state)
@@ -753,7 +807,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #writeSync(response: ResponseInfo): CommitResult | Promise<CommitResult> {
     const state = this.#resolved
     if (!state) return this.#state === undefined ? NO_HEADERS : this.#write(response)
-    if (state.socket) return this.#write(response)
+    if (state.socket || this.#pendingEnd !== undefined) return this.#write(response)
     const step = this.#prepare(state, response)
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer

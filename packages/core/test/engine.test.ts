@@ -463,6 +463,85 @@ describe('server store', () => {
   })
 })
 
+describe('L10: assigning null to the exposed session (the logout idiom)', () => {
+  const signedIn = async (extra: Partial<SessionOptions>) => {
+    const clock = createTestClock()
+    const t = setup({ clock, ...extra })
+    const login = await t.request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    return { ...t, login }
+  }
+
+  it('L10: assign(null) ends a cookie-store session as destroy() does: one clearing Set-Cookie', async () => {
+    const { manager, login } = await signedIn({})
+    for (const value of [null, undefined]) {
+      const cycle = manager.begin({ cookieHeader: login.next })
+      const session = (await cycle.load()) as Loose
+      cycle.assign(value)
+      expect(session.isNew).toBe(true)
+      expect(session.toJSON()).toEqual({})
+      const { setCookie } = cycle.commitSync() ?? (await cycle.commit())
+      expect(setCookie).toHaveLength(1)
+      expect(setCookie[0]).toMatch(/^session=;.*Max-Age=0/)
+    }
+  })
+
+  it('L10: with a server store the record is deleted by the commit, so every copy ends', async () => {
+    const store = memoryStore()
+    const { manager, login, request } = await signedIn({ store })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    cycle.assign(null)
+    expect(await store.get(login.session.id)).toBeDefined()
+    expect((await cycle.commit()).setCookie[0]).toMatch(/^session=;/)
+    expect(await store.get(login.session.id)).toBeUndefined()
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L10: with revocations the commit revokes the id, so a copy of the cookie ends too', async () => {
+    const { manager, login, request } = await signedIn({ revocations: memoryRevocations() })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    expect(cycle.syncCommit).toBe(false)
+    cycle.assign(null)
+    // The revocation must be written before anything is sent: no synchronous answer.
+    expect(cycle.commitSync()).toBeUndefined()
+    expect((await cycle.commit()).setCookie[0]).toMatch(/^session=;/)
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L10: a revocation the commit cannot write fails the commit, and nothing is cleared', async () => {
+    const { manager, login } = await signedIn({
+      revocations: {
+        get: async (subjects) => subjects.map(() => undefined),
+        set: async () => {
+          throw new Error('down')
+        },
+      },
+    })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    cycle.assign(null)
+    await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_UNAVAILABLE' })
+  })
+
+  it('L10: the session itself changes nothing; any other value is a clear error, never silence', async () => {
+    const { manager, login } = await signedIn({})
+    const cycle = manager.begin({ cookieHeader: login.next })
+    expect(() => cycle.assign(null)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_STATE' }))
+    const session = (await cycle.load()) as Loose
+    cycle.assign(session)
+    for (const value of [{}, { user: 'eve' }, 'logout', 0, false]) {
+      expect(() => cycle.assign(value), String(value)).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_STATE' }),
+      )
+    }
+    expect(session.get('user')).toBe('ada')
+    expect((cycle.commitSync() ?? (await cycle.commit())).setCookie).toEqual([])
+  })
+})
+
 describe('log out everywhere', () => {
   it('S6: a server store lists and ends exactly one user’s sessions', async () => {
     const store = memoryStore()
