@@ -630,6 +630,32 @@ function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Tr
       expect(next.json()).toMatchObject({ isNew: true, has: false })
     })
 
+    it("L10: the framework's logout idiom (session = null) ends the session as destroy() does", async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      const copy = jar.clone()
+      const reply = await f.post('/assign-null', jar)
+      // A harness without RouteContext.assignNull() answers 501 with a `missing` note: a failure here.
+      expect(reply.json(), 'the harness must implement RouteContext.assignNull()').toEqual({ assigned: true })
+      expect(reply.status).toBe(200)
+      if (f.transport === 'header') {
+        expect(f.emitted(reply)).toEqual([''])
+      } else {
+        const cleared = f.emitted(reply).map(parseSetCookie)
+        expect(cleared.map((c) => c.name)).toEqual([NAME])
+        expect(cleared[0]?.value).toBe('')
+        expect(cleared[0]?.attributes.get('max-age')).toBe('0')
+      }
+      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
+        isNew: true,
+        has: false,
+      })
+      if (f.store) {
+        // The record is gone before the response arrives, so every copy ends.
+        expect(await f.store.inner.get(id)).toBeUndefined()
+        expect((await f.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+      }
+    })
+
     if (serverSide) {
       it('L5: replaying a cookie from before destroy() or regenerate() is no session', async () => {
         const a = await f.login({ user: 'ada' })
@@ -1041,6 +1067,51 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       }
     })
   })
+
+  if (!serverSide) {
+    describe('logout with a revocation store', () => {
+      let r: Fixture
+      beforeAll(async () => {
+        r = await startFixture(harness, mode, { revocations: memoryRevocations() })
+      })
+      afterAll(() => r?.server.close())
+
+      it('L9: a copy of the cookie taken before destroy() is no session', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        const logout = await r.post('/destroy', jar)
+        expect(logout.status).toBe(200)
+        expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        expect(r.events).toContainEqual({ type: 'revoked', cookie: NAME })
+        // Another client's session is untouched.
+        const other = await r.login({ user: 'bob' })
+        expect((await r.get('/read?key=user', other.jar)).json()).toMatchObject({
+          isNew: false,
+          value: 'bob',
+        })
+      })
+
+      it('L5: a copy of the cookie taken before regenerate() is no session; the new cookie lives', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        jar.apply(await r.post('/regenerate?keep=1', jar))
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        expect((await r.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+      })
+
+      it('L9: the logout idiom (session = null) revokes too: a copy of the cookie is no session', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        const logout = await r.post('/assign-null', jar)
+        expect(logout.json(), 'the harness must implement RouteContext.assignNull()').toEqual({
+          assigned: true,
+        })
+        expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+      })
+    })
+  }
 
   describe('log out everywhere', () => {
     it(`${serverSide ? 'S6' : 'K6'}: ending a user's sessions ends each of them, and only theirs`, async () => {

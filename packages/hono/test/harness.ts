@@ -57,6 +57,10 @@ export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } 
           c.header(name, values[0] ?? '')
           for (const extra of values.slice(1)) c.header(name, extra, { append: true })
         },
+        assignNull: () => {
+          // biome-ignore lint/suspicious/noExplicitAny: the idiom assigns what the session's type forbids
+          c.set(first as any, null as any)
+        },
       }
       return render(c, await route.handler(ctx))
     })
