@@ -58,8 +58,7 @@ export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } 
           for (const extra of values.slice(1)) c.header(name, extra, { append: true })
         },
         assignNull: () => {
-          // biome-ignore lint/suspicious/noExplicitAny: the idiom assigns what the session's type forbids
-          c.set(first as any, null as any)
+          c.set(first as never, null as never)
         },
       }
       return render(c, await route.handler(ctx))
