@@ -218,7 +218,8 @@ function defineFlashCases(get: () => Fixture): void {
 /** WebSockets and `getSession()`: the session outside the plain request-response path. */
 function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () => Fixture): void {
   const serverSide = mode.store !== undefined
-  const connect = (f: Fixture, jar?: Jar) => openSocket(`${f.server.url}/ws`, { cookie: jar?.header() })
+  const connect = (f: Fixture, jar?: Jar, origin?: string) =>
+    openSocket(`${f.server.url}/ws`, { cookie: jar?.header(), headers: origin ? { origin } : {} })
   // biome-ignore lint/suspicious/noExplicitAny: replies are whatever the socket route sent
   const ask = async (socket: SocketClient, command: object): Promise<any> =>
     JSON.parse(await socket.ask(JSON.stringify(command)))
@@ -226,8 +227,9 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
     f: Fixture,
     jar: Jar | undefined,
     run: (socket: SocketClient) => Promise<void>,
+    origin?: string,
   ) => {
-    const socket = await connect(f, jar)
+    const socket = await connect(f, jar, origin)
     try {
       await run(socket)
     } finally {
@@ -251,6 +253,36 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
       })
     })
 
+    it("W1: a handshake from another origin carrying the victim's cookie gets no session", async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      await withSocket(
+        f,
+        jar,
+        async (socket) => {
+          expect(await ask(socket, { op: 'read' })).toEqual({ isNew: true, data: {} })
+          expect(await ask(socket, { op: 'write', set: { user: 'mallory' } })).toEqual({
+            error: 'ERR_SESSION_SOCKET_READ_ONLY',
+          })
+        },
+        'https://evil.example',
+      )
+      expect(f.events).toContainEqual({
+        type: 'origin-refused',
+        origin: 'https://evil.example',
+        cookie: NAME,
+      })
+      // The app's own pages (the server's own origin) still get it, and the session was not touched.
+      await withSocket(
+        f,
+        jar,
+        async (socket) => {
+          expect(await ask(socket, { op: 'read' })).toEqual({ isNew: false, data: { user: 'ada' } })
+        },
+        new URL(f.server.url).origin,
+      )
+    })
+
     it('WebSocket: a socket without a session cannot make one (no cookie can reach its client)', async () => {
       const f = get()
       await withSocket(f, undefined, async (socket) => {
@@ -270,7 +302,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
     })
 
     if (serverSide) {
-      it('WebSocket: save() of a change made in a message handler is seen by the next HTTP request', async () => {
+      it('W2: save() of a change made in a WebSocket message handler is seen by the next HTTP request', async () => {
         const f = get()
         const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
         await withSocket(f, jar, async (socket) => {
@@ -289,7 +321,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
         expect((await f.get('/read?key=cart', jar)).json().value).toEqual({ items: ['ws'] })
       })
 
-      it("WebSocket: a logout over HTTP is seen by the socket's next read, and the socket cannot bring it back", async () => {
+      it("W2: a logout over HTTP is seen by the socket's next reload(), and the socket cannot bring it back", async () => {
         const f = get()
         const { jar, id } = await f.login({ user: 'ada' })
         await withSocket(f, jar, async (socket) => {
@@ -314,7 +346,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
         expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
       })
     } else {
-      it('WebSocket: with the cookie store a change is refused with ERR_SESSION_SOCKET_READ_ONLY, not lost silently', async () => {
+      it('W2: with the cookie store a socket change is refused with ERR_SESSION_SOCKET_READ_ONLY, not lost silently', async () => {
         const f = get()
         const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
         await withSocket(f, jar, async (socket) => {

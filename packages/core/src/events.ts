@@ -7,6 +7,8 @@ export type SessionEvent =
   | { type: 'unknown-key'; keyId: string; cookie: string }
   | { type: 'expired'; reason: 'idle' | 'absolute' | 'lifetime'; cookie: string }
   | { type: 'revoked'; cookie: string }
+  /** A WebSocket handshake from an origin not in `allowedOrigins` (W1): it got no session. */
+  | { type: 'origin-refused'; origin: string; cookie: string }
   | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
   | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list' | 'revoke'; error: unknown }
   | { type: 'conflict'; retries: number }

@@ -68,6 +68,11 @@ export interface RequestInfo {
    * a server store holds a session the request carried. Set for you on `Upgrade: websocket`.
    */
   socket?: boolean
+  /**
+   * The request's own origin (`https://app.example`), where the adapter knows it better than its
+   * `Host` header and `secure` tell; read only for WebSocket handshakes (`allowedOrigins`).
+   */
+  origin?: string
 }
 
 /**
@@ -87,6 +92,32 @@ export interface CommitResult {
   headers: ReadonlyArray<readonly [name: string, value: string]>
   /** When set, the value the response's `Cache-Control` must have, so shared caches keep out. */
   cacheControl?: string
+}
+
+/**
+ * A WebSocket upgrade request: a Fetch `Request` (its own origin is its absolute `url`'s) or Node's
+ * `IncomingMessage` (its `Host` header, and its scheme from `secure` when given, else from
+ * `socket.encrypted`).
+ */
+export interface UpgradeRequest {
+  headers: HeaderSource
+  url?: string
+  /** Node's socket: a TLS socket has `encrypted: true`. */
+  socket?: object | null
+  secure?: boolean
+}
+
+/** How an upgrade request arrived, for its own origin (`allowedOrigins`' default). */
+function arrival(request: UpgradeRequest): Pick<RequestInfo, 'secure' | 'origin'> {
+  const { url } = request
+  // A Fetch Request's URL is absolute: its origin is the request's own, whatever its headers hold.
+  if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+    try {
+      return { secure: /^https:/i.test(url), origin: new URL(url).origin }
+    } catch {}
+  }
+  if (typeof request.secure === 'boolean') return { secure: request.secure }
+  return { secure: (request.socket as { encrypted?: unknown } | null | undefined)?.encrypted === true }
 }
 
 /** One request's session lifecycle. */
@@ -161,7 +192,7 @@ export interface SessionManager<D extends object = SessionData> {
    * the socket's handlers. Nothing is ever sent back: call `save()` to persist a change (server
    * stores), and `reload()` before relying on it, so a logout elsewhere is seen.
    */
-  upgrade(request: { headers: HeaderSource }): Promise<Session<D>>
+  upgrade(request: UpgradeRequest): Promise<Session<D>>
   /** Ids of the live sessions bound to `user` (server stores with a per-user index). */
   listUserSessions(user: string): Promise<string[]>
   /**
@@ -194,7 +225,13 @@ export function createSessionManager<D extends object = SessionData>(
     begin: (request) => new Cycle<D>(opts, sealer, request),
     upgrade(request) {
       const { headers } = request
-      return new Cycle<D>(opts, sealer, { cookieHeader: cookieFrom(headers), headers, socket: true }).load()
+      const info = {
+        cookieHeader: cookieFrom(headers),
+        headers,
+        socket: true,
+        ...arrival(request),
+      }
+      return new Cycle<D>(opts, sealer, info).load()
     },
     async listUserSessions(user) {
       if (!store?.listByUser)
@@ -471,12 +508,42 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   #readPrelude(): { value: string | undefined; now: number; socket: boolean } {
-    this.#prelude ??= {
-      value: this.#token(),
-      now: this.#opts.clock(),
-      socket: this.#request.socket ?? isWebSocketUpgrade(this.#request.headers),
+    if (this.#prelude === undefined) {
+      const socket = this.#request.socket ?? isWebSocketUpgrade(this.#request.headers)
+      this.#prelude = {
+        value: socket && !this.#originAllowed() ? undefined : this.#token(),
+        now: this.#opts.clock(),
+        socket,
+      }
     }
     return this.#prelude
+  }
+
+  /** `scheme://host` of the request itself, lower-case, from `origin` or from `Host` and `secure`. */
+  #ownOrigin(): string | undefined {
+    const { origin, headers } = this.#request
+    if (typeof origin === 'string') return origin.toLowerCase()
+    // HTTP/2 names the host `:authority`; a Fetch `Headers` would throw on that name.
+    const host =
+      headerOf(headers, 'host') ??
+      (headers !== undefined && typeof headers.get !== 'function'
+        ? headerOf(headers, ':authority')
+        : undefined)
+    if (typeof host !== 'string') return undefined
+    return `${this.#request.secure === true ? 'https' : 'http'}://${host.toLowerCase()}`
+  }
+
+  /**
+   * Whether a WebSocket handshake may carry the session (W1): a browser sends the cookie on a
+   * handshake whatever page opened it, so only `Origin` tells the app's own pages from another site's.
+   */
+  #originAllowed(): boolean {
+    const origin = headerOf(this.#request.headers, 'origin')
+    // No browser omits it on a WebSocket handshake: without one it is no cross-site request.
+    if (origin === undefined) return true
+    if (typeof origin === 'string' && this.#opts.originAllowed(origin, this.#ownOrigin())) return true
+    this.#opts.emit({ type: 'origin-refused', origin: String(origin), cookie: this.#opts.cookie.name })
+    return false
   }
 
   /** The session, when it can be had without waiting; see `loadSync()`. */

@@ -91,6 +91,17 @@ export interface SessionOptions {
    * `Sec-*`, `Proxy-*`, ...) are refused with `ERR_SESSION_INVALID_OPTION`. @default undefined
    */
   tokenHeader?: string | TokenHeaderOptions
+  /**
+   * Origins whose WebSocket handshakes may carry the session, as `scheme://host[:port]`, or a
+   * function that decides. A handshake (`manager.upgrade()`, or a request with `Upgrade: websocket`)
+   * whose `Origin` is not allowed gets no session: a new empty one, which a socket cannot write, and
+   * an `origin-refused` event. Browsers send `Origin` on every WebSocket handshake and send the
+   * cookie whatever page opened it, so without this any site could open a socket as its visitor
+   * (cross-site WebSocket hijacking); a handshake without `Origin` comes from no browser and is let
+   * through. Behind a TLS proxy the request's own scheme may read `http`: list your public origin.
+   * @default only the request's own origin: its `Host` and the scheme it arrived on
+   */
+  allowedOrigins?: readonly string[] | ((origin: string) => boolean)
   /** What a store failure does to the request. @default 'fail' */
   onStoreError?: StoreFailurePolicy
   /** Unsealed cookies remembered so an unchanged cookie costs no crypto (entries; 0 disables). @default 1000 */
@@ -131,6 +142,8 @@ export interface ResolvedOptions {
   /** `name` as configured (sent), `key` lower-cased (looked up); `cookie`: whether cookies stay on. */
   tokenHeader: { name: string; key: string; cookie: boolean } | undefined
   revocations: RevocationStore | undefined
+  /** Whether a handshake from `origin` may carry the session; `self` is the request's own origin. */
+  originAllowed: (origin: string, self: string | undefined) => boolean
   onStoreError: StoreFailurePolicy
   clock: () => number
   emit: (event: SessionEvent) => void
@@ -206,6 +219,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     store,
     tokenHeader: resolveTokenHeader(options.tokenHeader),
     revocations: options.revocations,
+    originAllowed: resolveOrigins(options.allowedOrigins),
     onStoreError: policy,
     clock,
     emit: listener
@@ -282,4 +296,27 @@ function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptio
     )
   if (typeof cookie !== 'boolean') invalid('tokenHeader.cookie must be a boolean')
   return { name, key, cookie }
+}
+
+const sameOrigin = (origin: string, self: string | undefined) => origin.toLowerCase() === self
+
+function resolveOrigins(value: SessionOptions['allowedOrigins']): ResolvedOptions['originAllowed'] {
+  if (value === undefined) return sameOrigin
+  if (typeof value === 'function') return (origin) => value(origin) === true
+  if (!Array.isArray(value)) invalid('allowedOrigins must be a list of origins or a function')
+  const allowed = new Set<string>()
+  for (const entry of value as readonly unknown[]) {
+    let origin: string | undefined
+    try {
+      origin = typeof entry === 'string' ? new URL(entry).origin : undefined
+    } catch {}
+    // `URL#origin` is lower-case and drops a default port: an entry must already be that form, so
+    // a path, a trailing slash or a wildcard is refused rather than silently never matching.
+    if (origin === undefined || origin === 'null' || origin !== (entry as string).toLowerCase())
+      invalid(
+        `allowedOrigins entries must be origins such as 'https://app.example', got ${JSON.stringify(entry)}`,
+      )
+    allowed.add(origin)
+  }
+  return (origin) => allowed.has(origin.toLowerCase())
 }
