@@ -104,7 +104,10 @@ export interface SessionOptions {
   allowedOrigins?: readonly string[] | ((origin: string) => boolean)
   /** What a store failure does to the request. @default 'fail' */
   onStoreError?: StoreFailurePolicy
-  /** Unsealed cookies remembered so an unchanged cookie costs no crypto (entries; 0 disables). @default 1000 */
+  /**
+   * Unsealed cookies remembered so an unchanged cookie costs no crypto, and as many forged ones (a
+   * megabyte at most) so one sent again costs none either (entries; 0 disables). @default 1000
+   */
   unsealCacheSize?: number
   /** Current time in epoch milliseconds; inject one in tests. @default Date.now */
   clock?: () => number

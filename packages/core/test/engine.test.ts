@@ -12,6 +12,7 @@ import {
   type SessionEvent,
   type SessionOptions,
 } from '../src/index.js'
+import { defaultBackend } from '../src/internal/crypto-backend.js'
 import { createSealer } from '../src/internal/sealer.js'
 import { createTestClock } from '../src/testing.js'
 
@@ -125,6 +126,32 @@ describe('options', () => {
       expect(() => createSessionManager({ secret: SECRET, ...(extra as object) })).toThrow(
         expect.objectContaining({ code: 'ERR_SESSION_INVALID_OPTION' }),
       )
+    }
+  })
+})
+
+describe('T12: hostile Cookie headers through the engine', () => {
+  it('T12: a forged session cookie among 1,800 others, sent 50 times, is verified once and answered in the same tick', async () => {
+    const backend = defaultBackend()
+    const { manager, events, clock } = setup()
+    const other = createSessionManager({ secret: `${SECRET}-other`, clock })
+    const cycle = other.begin({ cookieHeader: undefined })
+    ;((await cycle.load()) as Loose).user = 'eve'
+    const forged = (await cycle.commit()).setCookie[0]!.split(';')[0]!
+    const junk = Array.from({ length: 1800 }, (_, i) => `c${i}=v${i}`)
+    const header = [...junk.slice(0, 900), forged, ...junk.slice(900)].join('; ')
+    const verify = vi.spyOn(backend, 'verify')
+    const derive = vi.spyOn(backend, 'derive')
+    try {
+      for (let i = 0; i < 50; i++) {
+        const session = manager.begin({ cookieHeader: header }).loadSync()
+        expect(session?.isNew).toBe(true)
+      }
+      expect(verify).toHaveBeenCalledTimes(1)
+      expect(derive).toHaveBeenCalledTimes(1)
+      expect(events.filter((e) => e.type === 'invalid')).toHaveLength(50)
+    } finally {
+      vi.restoreAllMocks()
     }
   })
 })
