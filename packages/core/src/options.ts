@@ -152,10 +152,17 @@ export interface ResolvedOptions {
   emit: (event: SessionEvent) => void
 }
 
-/** `NODE_ENV=production`, read where a `process` exists (Node, Bun, Deno's compatibility layer). */
+/**
+ * `NODE_ENV=production`, read where a `process` exists (Node, Bun, Deno's compatibility layer).
+ * Deno without `--allow-env` throws on the read: there it counts as not production.
+ */
 export function isProduction(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  return env?.NODE_ENV === 'production'
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    return env?.NODE_ENV === 'production'
+  } catch {
+    return false
+  }
 }
 
 function invalid(message: string): never {
