@@ -232,7 +232,8 @@ function defineFlashCases(get: () => Fixture): void {
 /** WebSockets and `getSession()`: the session outside the plain request-response path. */
 function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () => Fixture): void {
   const serverSide = mode.store !== undefined
-  const connect = (f: Fixture, jar?: Jar) => openSocket(`${f.server.url}/ws`, { cookie: jar?.header() })
+  const connect = (f: Fixture, jar?: Jar, origin?: string) =>
+    openSocket(`${f.server.url}/ws`, { cookie: jar?.header(), headers: origin ? { origin } : {} })
   // biome-ignore lint/suspicious/noExplicitAny: replies are whatever the socket route sent
   const ask = async (socket: SocketClient, command: object): Promise<any> =>
     JSON.parse(await socket.ask(JSON.stringify(command)))
@@ -240,8 +241,9 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
     f: Fixture,
     jar: Jar | undefined,
     run: (socket: SocketClient) => Promise<void>,
+    origin?: string,
   ) => {
-    const socket = await connect(f, jar)
+    const socket = await connect(f, jar, origin)
     try {
       await run(socket)
     } finally {
@@ -265,6 +267,36 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
       })
     })
 
+    it("W1: a handshake from another origin carrying the victim's cookie gets no session", async () => {
+      const f = get()
+      const { jar } = await f.login({ user: 'ada' })
+      await withSocket(
+        f,
+        jar,
+        async (socket) => {
+          expect(await ask(socket, { op: 'read' })).toEqual({ isNew: true, data: {} })
+          expect(await ask(socket, { op: 'write', set: { user: 'mallory' } })).toEqual({
+            error: 'ERR_SESSION_SOCKET_READ_ONLY',
+          })
+        },
+        'https://evil.example',
+      )
+      expect(f.events).toContainEqual({
+        type: 'origin-refused',
+        origin: 'https://evil.example',
+        cookie: NAME,
+      })
+      // The app's own pages (the server's own origin) still get it, and the session was not touched.
+      await withSocket(
+        f,
+        jar,
+        async (socket) => {
+          expect(await ask(socket, { op: 'read' })).toEqual({ isNew: false, data: { user: 'ada' } })
+        },
+        new URL(f.server.url).origin,
+      )
+    })
+
     it('WebSocket: a socket without a session cannot make one (no cookie can reach its client)', async () => {
       const f = get()
       await withSocket(f, undefined, async (socket) => {
@@ -284,7 +316,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
     })
 
     if (serverSide) {
-      it('WebSocket: save() of a change made in a message handler is seen by the next HTTP request', async () => {
+      it('W2: save() of a change made in a WebSocket message handler is seen by the next HTTP request', async () => {
         const f = get()
         const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
         await withSocket(f, jar, async (socket) => {
@@ -303,7 +335,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
         expect((await f.get('/read?key=cart', jar)).json().value).toEqual({ items: ['ws'] })
       })
 
-      it("WebSocket: a logout over HTTP is seen by the socket's next read, and the socket cannot bring it back", async () => {
+      it("W2: a logout over HTTP is seen by the socket's next reload(), and the socket cannot bring it back", async () => {
         const f = get()
         const { jar, id } = await f.login({ user: 'ada' })
         await withSocket(f, jar, async (socket) => {
@@ -328,7 +360,7 @@ function defineBeyondRequestCases(harness: AdapterHarness, mode: Mode, get: () =
         expect((await f.get('/read?key=user', jar)).json()).toMatchObject({ isNew: true, has: false })
       })
     } else {
-      it('WebSocket: with the cookie store a change is refused with ERR_SESSION_SOCKET_READ_ONLY, not lost silently', async () => {
+      it('W2: with the cookie store a socket change is refused with ERR_SESSION_SOCKET_READ_ONLY, not lost silently', async () => {
         const f = get()
         const { jar } = await f.login({ user: 'ada', cart: { items: [] } })
         await withSocket(f, jar, async (socket) => {
@@ -675,6 +707,32 @@ function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Tr
       if (f.store) expect(await f.store.inner.get(id)).toBeUndefined()
       const next = await f.get('/read?key=after', jar.apply(reply))
       expect(next.json()).toMatchObject({ isNew: true, has: false })
+    })
+
+    it("L10: the framework's logout idiom (session = null) ends the session as destroy() does", async () => {
+      const { jar, id } = await f.login({ user: 'ada' })
+      const copy = jar.clone()
+      const reply = await f.post('/assign-null', jar)
+      // A harness without RouteContext.assignNull() answers 501 with a `missing` note: a failure here.
+      expect(reply.json(), 'the harness must implement RouteContext.assignNull()').toEqual({ assigned: true })
+      expect(reply.status).toBe(200)
+      if (f.transport === 'header') {
+        expect(f.emitted(reply)).toEqual([''])
+      } else {
+        const cleared = f.emitted(reply).map(parseSetCookie)
+        expect(cleared.map((c) => c.name)).toEqual([NAME])
+        expect(cleared[0]?.value).toBe('')
+        expect(cleared[0]?.attributes.get('max-age')).toBe('0')
+      }
+      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
+        isNew: true,
+        has: false,
+      })
+      if (f.store) {
+        // The record is gone before the response arrives, so every copy ends.
+        expect(await f.store.inner.get(id)).toBeUndefined()
+        expect((await f.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+      }
     })
 
     if (serverSide) {
@@ -1287,6 +1345,51 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
       }
     })
   })
+
+  if (!serverSide) {
+    describe('logout with a revocation store', () => {
+      let r: Fixture
+      beforeAll(async () => {
+        r = await startFixture(harness, mode, { revocations: memoryRevocations() })
+      })
+      afterAll(() => r?.server.close())
+
+      it('L9: a copy of the cookie taken before destroy() is no session', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        const logout = await r.post('/destroy', jar)
+        expect(logout.status).toBe(200)
+        expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        expect(r.events).toContainEqual({ type: 'revoked', cookie: NAME })
+        // Another client's session is untouched.
+        const other = await r.login({ user: 'bob' })
+        expect((await r.get('/read?key=user', other.jar)).json()).toMatchObject({
+          isNew: false,
+          value: 'bob',
+        })
+      })
+
+      it('L5: a copy of the cookie taken before regenerate() is no session; the new cookie lives', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        jar.apply(await r.post('/regenerate?keep=1', jar))
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        expect((await r.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+      })
+
+      it('L9: the logout idiom (session = null) revokes too: a copy of the cookie is no session', async () => {
+        const { jar } = await r.login({ user: 'ada' })
+        const copy = jar.clone()
+        const logout = await r.post('/assign-null', jar)
+        expect(logout.json(), 'the harness must implement RouteContext.assignNull()').toEqual({
+          assigned: true,
+        })
+        expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
+        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+      })
+    })
+  }
 
   describe('log out everywhere', () => {
     it(`${serverSide ? 'S6' : 'K6'}: ending a user's sessions ends each of them, and only theirs`, async () => {

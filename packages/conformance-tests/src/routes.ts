@@ -133,6 +133,21 @@ export function conformanceRoutes(gate: Gate): ConformanceRoute[] {
     },
     {
       method: 'POST',
+      path: '/assign-null',
+      handler: (ctx) => {
+        if (!ctx.assignNull) {
+          return {
+            type: 'json',
+            body: { missing: 'RouteContext.assignNull() is not implemented by this harness' },
+            status: 501,
+          }
+        }
+        ctx.assignNull()
+        return { type: 'json', body: { assigned: true } }
+      },
+    },
+    {
+      method: 'POST',
       path: '/touch',
       handler: (ctx) => {
         ctx.session.touch()

@@ -17,6 +17,13 @@ export interface RouteContext {
   query: URLSearchParams
   /** Sets a response header through the framework's ordinary (overwriting) API, now. */
   setHeader(name: string, value: string | string[]): void
+  /**
+   * Performs the framework's logout idiom on the first mounted session, the way its users type it
+   * (L10): Express `req.session = null`, Koa `ctx.session = null`, Fastify `request.session = null`,
+   * Hono `c.set('session', null)`. Optional for harnesses written before it; the L10 cases fail,
+   * saying so, when it is missing.
+   */
+  assignNull?(): void
 }
 
 /** What a handler asks the harness to send, using the framework's ordinary response API. */

@@ -16,7 +16,7 @@ export const SessionErrorCode = {
   STORE_UNAVAILABLE: 'ERR_SESSION_STORE_UNAVAILABLE',
   /** A session id handed to a store is not of the form this library issues. */
   INVALID_ID: 'ERR_SESSION_INVALID_ID',
-  /** The session was used after `destroy()` in a way that cannot be honoured, or after commit. */
+  /** The session was used after `destroy()` in a way that cannot be honoured, or after commit, or replaced by a value other than `null`. */
   INVALID_STATE: 'ERR_SESSION_INVALID_STATE',
   /** The operation needs a capability the configured store does not have (e.g. a per-user index). */
   UNSUPPORTED: 'ERR_SESSION_UNSUPPORTED',

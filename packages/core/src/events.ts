@@ -7,9 +7,16 @@ export type SessionEvent =
   | { type: 'unknown-key'; keyId: string; cookie: string }
   | { type: 'expired'; reason: 'idle' | 'absolute' | 'lifetime'; cookie: string }
   | { type: 'revoked'; cookie: string }
+  /** A WebSocket handshake from an origin not in `allowedOrigins` (W1): it got no session. */
+  | { type: 'origin-refused'; origin: string; cookie: string }
   | { type: 'rotated'; fromKeyId: string; toKeyId: string; cookie: string }
-  | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list'; error: unknown }
+  | { type: 'store-error'; operation: 'get' | 'set' | 'delete' | 'touch' | 'list' | 'revoke'; error: unknown }
   | { type: 'conflict'; retries: number }
+  /**
+   * At construction: the secret of `keyId` (`''` for a plain string) looks chosen rather than random
+   * (see the README's secrets section). Also warned once per secret per process on the console.
+   */
+  | { type: 'weak-secret'; keyId: string }
   /** `commit()` failed and the request answers with an error: the session was not saved. */
   | { type: 'commit-error'; code: string }
   /**

@@ -27,6 +27,7 @@ export {
   resolveManager,
   type SessionCycle,
   type SessionManager,
+  type UpgradeRequest,
 } from './manager.js'
 export { type MemoryStoreOptions, memoryRevocations, memoryStore } from './memory-store.js'
 export {

@@ -7,8 +7,10 @@ import { generateSessionId } from './internal/ids.js'
 import { type Lifetime, lifetimeFrom, rollingOf, sameLifetime, timeoutsOf } from './internal/lifetime.js'
 import { isPlainObject, PAYLOAD_VERSION, readPayload } from './internal/payload.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
-import { type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
+import { reportWeakSecrets } from './internal/secret-strength.js'
+import { isProduction, type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
 import {
+  changing,
   createSession,
   type Data,
   loadedData,
@@ -56,6 +58,11 @@ export interface RequestInfo {
    * a server store holds a session the request carried. Set for you on `Upgrade: websocket`.
    */
   socket?: boolean
+  /**
+   * The request's own origin (`https://app.example`), where the adapter knows it better than its
+   * `Host` header and `secure` tell; read only for WebSocket handshakes (`allowedOrigins`).
+   */
+  origin?: string
 }
 
 /**
@@ -75,6 +82,32 @@ export interface CommitResult {
   headers: ReadonlyArray<readonly [name: string, value: string]>
   /** When set, the value the response's `Cache-Control` must have, so shared caches keep out. */
   cacheControl?: string
+}
+
+/**
+ * A WebSocket upgrade request: a Fetch `Request` (its own origin is its absolute `url`'s) or Node's
+ * `IncomingMessage` (its `Host` header, and its scheme from `secure` when given, else from
+ * `socket.encrypted`).
+ */
+export interface UpgradeRequest {
+  headers: HeaderSource
+  url?: string
+  /** Node's socket: a TLS socket has `encrypted: true`. */
+  socket?: object | null
+  secure?: boolean
+}
+
+/** How an upgrade request arrived, for its own origin (`allowedOrigins`' default). */
+function arrival(request: UpgradeRequest): Pick<RequestInfo, 'secure' | 'origin'> {
+  const { url } = request
+  // A Fetch Request's URL is absolute: its origin is the request's own, whatever its headers hold.
+  if (typeof url === 'string' && /^https?:\/\//i.test(url)) {
+    try {
+      return { secure: /^https:/i.test(url), origin: new URL(url).origin }
+    } catch {}
+  }
+  if (typeof request.secure === 'boolean') return { secure: request.secure }
+  return { secure: (request.socket as { encrypted?: unknown } | null | undefined)?.encrypted === true }
 }
 
 /** One request's session lifecycle. */
@@ -117,6 +150,16 @@ export interface SessionCycle<D extends object = SessionData> {
    * changes its session pays nothing for it.
    */
   onChange(listener: () => void): void
+  /**
+   * The app assigned `value` where the adapter exposes the session: the logout idiom of koa-session
+   * and cookie-session (`ctx.session = null`, `req.session = null`). `null` or `undefined` ends the
+   * session as `destroy()` does (what cannot happen synchronously, the store delete or the
+   * revocation, happens in `commit()`, whose failure then fails the request); the session object
+   * itself changes nothing; anything else throws `ERR_SESSION_INVALID_STATE`, so the idiom never
+   * silently does nothing. An adapter calls it from a setter, or after the handler when it finds
+   * the exposed value changed (L10).
+   */
+  assign(value: unknown): void
   /** The loaded session; `undefined` until `load()` resolves. */
   readonly session: Session<D> | undefined
   /** The session cookie's name (what `getSession(name)` matches). */
@@ -139,7 +182,7 @@ export interface SessionManager<D extends object = SessionData> {
    * the socket's handlers. Nothing is ever sent back: call `save()` to persist a change (server
    * stores), and `reload()` before relying on it, so a logout elsewhere is seen.
    */
-  upgrade(request: { headers: HeaderSource }): Promise<Session<D>>
+  upgrade(request: UpgradeRequest): Promise<Session<D>>
   /** Ids of the live sessions bound to `user` (server stores with a per-user index). */
   listUserSessions(user: string): Promise<string[]>
   /**
@@ -159,16 +202,26 @@ export function createSessionManager<D extends object = SessionData>(
   options: SessionOptions,
 ): SessionManager<D> {
   const opts = resolveOptions(options)
-  const sealer = createSealer(options.secret ?? developmentSecret(), {
+  const secret = options.secret ?? developmentSecret()
+  const sealer = createSealer(secret, {
     cacheSize: options.unsealCacheSize ?? 1000,
   })
+  // After the sealer accepted the secrets: only well-formed ones are judged.
+  if (options.secret !== undefined)
+    reportWeakSecrets(secret, (keyId) => opts.emit({ type: 'weak-secret', keyId }))
   const { store, revocations, clock, absoluteMs } = opts
   return {
     cookieName: opts.cookie.name,
     begin: (request) => new Cycle<D>(opts, sealer, request),
     upgrade(request) {
       const { headers } = request
-      return new Cycle<D>(opts, sealer, { cookieHeader: cookieFrom(headers), headers, socket: true }).load()
+      const info = {
+        cookieHeader: cookieFrom(headers),
+        headers,
+        socket: true,
+        ...arrival(request),
+      }
+      return new Cycle<D>(opts, sealer, info).load()
     },
     async listUserSessions(user) {
       if (!store?.listByUser)
@@ -214,6 +267,11 @@ export function resolveManager<D extends object = SessionData>(
 /** The revocation subject of every session bound to `user` (see `RevocationStore`). */
 function userSubject(user: string): string {
   return `u:${user}`
+}
+
+/** The revocation subject of one cookie-store session, ended by `destroy()` or `regenerate()`. */
+function sessionSubject(id: string): string {
+  return `s:${id}`
 }
 
 function unsupported(message: string): SessionError {
@@ -278,6 +336,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #commit: Promise<CommitResult> | undefined
   /** What a synchronous commit answered. */
   #committed: CommitResult | undefined
+  /** A session ended by `assign(null)` whose record or revocation `commit()` must still write. */
+  #pendingEnd: { id: string; createdAt: number } | undefined
 
   constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo) {
     this.#opts = opts
@@ -299,10 +359,12 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   get syncCommit() {
     const state = this.#resolved
+    // With revocations, `assign(null)` leaves a revocation for the commit to write: it may have to wait.
     return (
       state !== undefined &&
       !state.socket &&
       !this.#opts.store &&
+      !this.#opts.revocations &&
       this.#sealer.sealSync !== undefined &&
       !this.#legacy?.length
     )
@@ -366,6 +428,32 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   /** The cookie was sealed under an older key: the response re-seals it under the newest (K3). */
   #rotationDue(state: SessionState): boolean {
     return state.keyId !== undefined && state.keyId !== this.#sealer.currentKeyId
+  }
+
+  assign(value: unknown): void {
+    const state = this.#resolved
+    if (value === this.#loaded && value !== undefined) return
+    if (state === undefined) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_STATE,
+        'the session cannot be replaced before it is loaded',
+      )
+    }
+    if (value !== null && value !== undefined) {
+      throw new SessionError(
+        SessionErrorCode.INVALID_STATE,
+        'a session cannot be replaced: assign null to end it (as destroy() does), or change its keys',
+      )
+    }
+    if (state.status === 'destroyed') return
+    if (state.failure !== undefined) throw state.failure
+    if (state.socket && !this.#opts.store) this.assertWritable(state, 'end the session')
+    const { store, revocations } = this.#opts
+    // Set before the change is announced, so an adapter arming its commit sees that it must wait.
+    if (!state.isNew && state.status === 'active' && (store || revocations))
+      this.#pendingEnd = { id: state.id, createdAt: state.createdAt }
+    changing(state)
+    this.#ended(state)
   }
 
   run<T>(fn: () => T): T {
@@ -436,12 +524,42 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   #readPrelude(): { value: string | undefined; now: number; socket: boolean } {
-    this.#prelude ??= {
-      value: this.#token(),
-      now: this.#opts.clock(),
-      socket: this.#request.socket ?? isWebSocketUpgrade(this.#request.headers),
+    if (this.#prelude === undefined) {
+      const socket = this.#request.socket ?? isWebSocketUpgrade(this.#request.headers)
+      this.#prelude = {
+        value: socket && !this.#originAllowed() ? undefined : this.#token(),
+        now: this.#opts.clock(),
+        socket,
+      }
     }
     return this.#prelude
+  }
+
+  /** `scheme://host` of the request itself, lower-case, from `origin` or from `Host` and `secure`. */
+  #ownOrigin(): string | undefined {
+    const { origin, headers } = this.#request
+    if (typeof origin === 'string') return origin.toLowerCase()
+    // HTTP/2 names the host `:authority`; a Fetch `Headers` would throw on that name.
+    const host =
+      headerOf(headers, 'host') ??
+      (headers !== undefined && typeof headers.get !== 'function'
+        ? headerOf(headers, ':authority')
+        : undefined)
+    if (typeof host !== 'string') return undefined
+    return `${this.#request.secure === true ? 'https' : 'http'}://${host.toLowerCase()}`
+  }
+
+  /**
+   * Whether a WebSocket handshake may carry the session (W1): a browser sends the cookie on a
+   * handshake whatever page opened it, so only `Origin` tells the app's own pages from another site's.
+   */
+  #originAllowed(): boolean {
+    const origin = headerOf(this.#request.headers, 'origin')
+    // No browser omits it on a WebSocket handshake: without one it is no cross-site request.
+    if (origin === undefined) return true
+    if (typeof origin === 'string' && this.#opts.originAllowed(origin, this.#ownOrigin())) return true
+    this.#opts.emit({ type: 'origin-refused', origin: String(origin), cookie: this.#opts.cookie.name })
+    return false
   }
 
   /** The session, when it can be had without waiting; see `loadSync()`. */
@@ -455,7 +573,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (!unsealed) return undefined
     const claim = this.#open(unsealed, value)
     if (!claim) return this.#fresh(now, socket)
-    if (store || (revocations && claim.user !== undefined)) {
+    // With revocations every cookie-store session is checked (`s:<id>`, and `u:<user>` when bound):
+    // only apps that configure them pay for the round trip.
+    if (store || revocations) {
       this.#claim = claim
       return undefined
     }
@@ -571,12 +691,20 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         return kEnded
       }
     }
-    const user = record ? record.user : claim.user
-    if (user !== undefined && revocations) {
-      const [notBefore] = await revocations.get([userSubject(user)])
-      if (notBefore !== undefined && claim.createdAt < notBefore) {
-        emit({ type: 'revoked', cookie: cookie.name })
-        return kEnded
+    if (revocations) {
+      const user = record ? record.user : claim.user
+      // Server stores end one session by deleting its record; only the cookie store needs `s:<id>`.
+      const subjects =
+        user === undefined ? [sessionSubject(claim.id)] : [sessionSubject(claim.id), userSubject(user)]
+      if (store) subjects.shift()
+      if (subjects.length > 0) {
+        // One round trip for both subjects, whatever the store.
+        const times = await revocations.get(subjects)
+        const createdAt = record ? record.createdAt : claim.createdAt
+        if (times.some((notBefore) => notBefore !== undefined && createdAt < notBefore)) {
+          emit({ type: 'revoked', cookie: cookie.name })
+          return kEnded
+        }
       }
     }
     const built = this.#build(claim, record, now, socket)
@@ -702,7 +830,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
         'cannot regenerate() over a WebSocket: the new id could never reach the client; regenerate over HTTP',
       )
     }
-    await this.#deleteRecord(state)
+    if (!state.isNew && state.status === 'active') await this.#end(state.id, state.createdAt)
     const now = this.#opts.clock()
     state.id = generateSessionId()
     state.isNew = true
@@ -720,7 +848,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async destroy(state: SessionState): Promise<void> {
     // Over a socket a server record can end (logout), but a cookie-store session could not be cleared.
     if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
-    await this.#deleteRecord(state)
+    if (!state.isNew && state.status === 'active') await this.#end(state.id, state.createdAt)
+    this.#ended(state)
+  }
+
+  #ended(state: SessionState): void {
     state.status = 'destroyed'
     // Like a session ended elsewhere and then reloaded: it holds nothing stored any more.
     state.isNew = true
@@ -779,14 +911,37 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     state.forceEmit = true
   }
 
-  async #deleteRecord(state: SessionState): Promise<void> {
-    const { store, emit } = this.#opts
-    if (!store || state.isNew || state.status !== 'active') return
+  /**
+   * Ends the session the request carried, everywhere, before anything is sent: a server store
+   * deletes its record; the cookie store, which holds nothing to delete, revokes its id when a
+   * revocation store is configured (L9), so a copy of the cookie is no session either. Without one
+   * only the browser's cookie is cleared (by the commit) and a copy stays valid until it expires.
+   * A failure throws: a logout must never look done when it is not.
+   */
+  async #end(id: string, createdAt: number): Promise<void> {
+    const { store, revocations, emit, clock, absoluteMs } = this.#opts
+    if (store) {
+      try {
+        await store.delete(id)
+      } catch (error) {
+        emit({ type: 'store-error', operation: 'delete', error })
+        throw storeError(error)
+      }
+      return
+    }
+    if (!revocations) return
+    const now = clock()
+    // Until the token would have ended anyway: nothing sealed for this id outlives its absolute limit.
+    const ttl = Math.max(1, Math.ceil((createdAt + absoluteMs - now) / 1000))
     try {
-      await store.delete(state.id)
+      // Later than its creation even within the same millisecond, so the check `createdAt < notBefore` holds.
+      await revocations.set(sessionSubject(id), Math.max(now, createdAt + 1), ttl)
     } catch (error) {
-      emit({ type: 'store-error', operation: 'delete', error })
-      throw storeError(error)
+      emit({ type: 'store-error', operation: 'revoke', error })
+      // A store's own refusal (it is full) keeps its code; anything else is an outage.
+      throw SessionError.is(error)
+        ? error
+        : storeError(error, 'the revocation store is unavailable: the session was not ended')
     }
   }
 
@@ -825,6 +980,11 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   async #written(response: ResponseInfo): Promise<CommitResult> {
     const state = this.#resolved ?? (await this.#state)
     if (!state) return NO_HEADERS
+    const ending = this.#pendingEnd
+    if (ending !== undefined) {
+      this.#pendingEnd = undefined
+      await this.#end(ending.id, ending.createdAt)
+    }
     if (state.socket) {
       // Nothing can be sent to a socket's client: what changed is saved, as `save()` would.
       await this.save(state)
@@ -839,7 +999,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (this.#legacy?.length) return this.#write(response)
     const state = this.#resolved
     if (!state) return this.#state === undefined ? NO_HEADERS : this.#write(response)
-    if (state.socket) return this.#write(response)
+    if (state.socket || this.#pendingEnd !== undefined) return this.#write(response)
     const step = this.#prepare(state, response)
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer
@@ -1055,8 +1215,7 @@ let generatedSecret: string | undefined
  * sessions then end on restart and differ between processes, so it says so, loudly, once.
  */
 function developmentSecret(): string {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
-  if (env?.NODE_ENV === 'production') {
+  if (isProduction()) {
     throw new SessionError(
       SessionErrorCode.INVALID_SECRET,
       'a `secret` of at least 32 characters is required in production: set one from your secret manager or environment',
@@ -1146,8 +1305,8 @@ function serialize(data: Data): string {
   }
 }
 
-function storeError(cause: unknown): SessionError {
-  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, 'the session store is unavailable', {
+function storeError(cause: unknown, message = 'the session store is unavailable'): SessionError {
+  return new SessionError(SessionErrorCode.STORE_UNAVAILABLE, message, {
     cause,
     status: 503,
   })

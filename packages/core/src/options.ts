@@ -18,7 +18,12 @@ export interface SessionCookieOptions {
   domain?: string
   /** @default 'lax' */
   sameSite?: 'lax' | 'strict' | 'none' | false
-  /** `'auto'` sets `Secure` when the request came over HTTPS (as the adapter reports it). @default 'auto' */
+  /**
+   * `'auto'` sets `Secure` when the request came over HTTPS (as the adapter reports it: behind a TLS
+   * proxy only with the framework's trust-proxy setting). Under `NODE_ENV=production` the default is
+   * `true`, so a proxy left unconfigured cannot send the cookie without `Secure`; give `false` (local
+   * plain HTTP) or `'auto'` explicitly to choose otherwise. @default 'auto' (`true` under NODE_ENV=production)
+   */
   secure?: boolean | 'auto'
   /** @default true */
   httpOnly?: boolean
@@ -60,8 +65,13 @@ export interface SessionOptions {
   /** Server-side store; omitted, the whole session is sealed into the cookie. @default undefined */
   store?: SessionStore
   /**
-   * Where per-user revocations live, so `endUserSessions(user)` can end cookie-store sessions
-   * (server-store sessions are deleted from the store instead). @default undefined
+   * Where revocations live, so the cookie store can end sessions it does not hold: `destroy()` and
+   * `regenerate()` revoke the session's id (a copy of the cookie taken before is then no session,
+   * until the token would have expired anyway), and `endUserSessions(user)` every session bound to
+   * the user. Every cookie-store request that carries a session then asks it once (one round trip
+   * for the session and its user); a failed revocation write fails the logout with an error. Without
+   * it, `destroy()` on the cookie store only clears the browser's cookie, and a copy stays valid
+   * until it expires. Server-store sessions are deleted from the store instead. @default undefined
    */
   revocations?: RevocationStore
   cookie?: SessionCookieOptions
@@ -78,12 +88,28 @@ export interface SessionOptions {
    * Opt-in header transport: a request that carries this header (even empty, for a client that
    * has no token yet) is read from it, never from its cookie, and gets its new token back in the
    * same response header (empty when the session ended); no cookie is set for it. Tokens are never
-   * read from the query string. A string is shorthand for `{ name }`. @default undefined
+   * read from the query string. A string is shorthand for `{ name }`. Names with a meaning in HTTP
+   * (hop-by-hop, `Content-*`, caching, `If-*`, CORS, authentication, `Cookie`, `Host`, `Location`,
+   * `Sec-*`, `Proxy-*`, ...) are refused with `ERR_SESSION_INVALID_OPTION`. @default undefined
    */
   tokenHeader?: string | TokenHeaderOptions
+  /**
+   * Origins whose WebSocket handshakes may carry the session, as `scheme://host[:port]`, or a
+   * function that decides. A handshake (`manager.upgrade()`, or a request with `Upgrade: websocket`)
+   * whose `Origin` is not allowed gets no session: a new empty one, which a socket cannot write, and
+   * an `origin-refused` event. Browsers send `Origin` on every WebSocket handshake and send the
+   * cookie whatever page opened it, so without this any site could open a socket as its visitor
+   * (cross-site WebSocket hijacking); a handshake without `Origin` comes from no browser and is let
+   * through. Behind a TLS proxy the request's own scheme may read `http`: list your public origin.
+   * @default only the request's own origin: its `Host` and the scheme it arrived on
+   */
+  allowedOrigins?: readonly string[] | ((origin: string) => boolean)
   /** What a store failure does to the request. @default 'fail' */
   onStoreError?: StoreFailurePolicy
-  /** Unsealed cookies remembered so an unchanged cookie costs no crypto (entries; 0 disables). @default 1000 */
+  /**
+   * Unsealed cookies remembered so an unchanged cookie costs no crypto, and as many forged ones (a
+   * megabyte at most) so one sent again costs none either (entries; 0 disables). @default 1000
+   */
   unsealCacheSize?: number
   /** Current time in epoch milliseconds; inject one in tests. @default Date.now */
   clock?: () => number
@@ -128,11 +154,26 @@ export interface ResolvedOptions {
   /** `name` as configured (sent), `key` lower-cased (looked up); `cookie`: whether cookies stay on. */
   tokenHeader: { name: string; key: string; cookie: boolean } | undefined
   revocations: RevocationStore | undefined
+  /** Whether a handshake from `origin` may carry the session; `self` is the request's own origin. */
+  originAllowed: (origin: string, self: string | undefined) => boolean
   onStoreError: StoreFailurePolicy
   clock: () => number
   emit: (event: SessionEvent) => void
   /** Legacy readers, each with the cookie options that clear its cookie. */
   adopt: ReadonlyArray<{ reader: LegacySessionReader; cookie: Readonly<CookieOptions> }>
+}
+
+/**
+ * `NODE_ENV=production`, read where a `process` exists (Node, Bun, Deno's compatibility layer).
+ * Deno without `--allow-env` throws on the read: there it counts as not production.
+ */
+export function isProduction(): boolean {
+  try {
+    const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+    return env?.NODE_ENV === 'production'
+  } catch {
+    return false
+  }
 }
 
 function invalid(message: string): never {
@@ -168,6 +209,7 @@ const kOptionNames: ReadonlySet<string> = new Set([
   'clock',
   'onEvent',
   'adopt',
+  'allowedOrigins',
 ] satisfies Array<keyof SessionOptions>)
 
 const kCookieOptionNames: ReadonlySet<string> = new Set([
@@ -206,6 +248,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     invalid('createSessionManager() needs an options object with a `secret`')
   refuseUnknown(options, options.cookie)
   const c = { ...defaults.cookie, ...options.cookie }
+  // In production a missing trust-proxy setting must not decide `Secure` (C6); an explicit choice wins.
+  if (options.cookie?.secure === undefined && isProduction()) c.secure = true
   const cookie = validateCookieOptions({
     name: c.name,
     path: c.path,
@@ -247,6 +291,7 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     tokenHeader: resolveTokenHeader(options.tokenHeader),
     adopt: resolveAdopt(options.adopt, cookie),
     revocations: options.revocations,
+    originAllowed: resolveOrigins(options.allowedOrigins),
     onStoreError: policy,
     clock,
     emit: listener
@@ -262,8 +307,54 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
 
 /** RFC 9110 field-name characters. */
 const kFieldName = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-/** Headers with a meaning of their own, which a session token must never pose as. */
-const kForbiddenHeaders = new Set(['cookie', 'set-cookie', 'host', 'connection', 'upgrade', 'content-length'])
+/**
+ * Header names with a meaning in HTTP, which a session token must never pose as (T11): a proxy,
+ * cache or browser acts on them, so a token there would be dropped, misread or acted upon
+ * (`Transfer-Encoding: Fe26.2**...` beside `Content-Length` breaks the response's framing).
+ */
+const kForbiddenHeaders: ReadonlySet<string> = new Set([
+  // hop-by-hop (RFC 9110 7.6.1) and framing
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'content-length',
+  // caching (RFC 9111) and conditional requests
+  'cache-control',
+  'expires',
+  'pragma',
+  'age',
+  'etag',
+  'last-modified',
+  'vary',
+  'warning',
+  // authentication
+  'authorization',
+  'www-authenticate',
+  'authentication-info',
+  // routing, redirects, cookies, CORS
+  'cookie',
+  'set-cookie',
+  'host',
+  'location',
+  'origin',
+  'referer',
+  'forwarded',
+  'via',
+  'date',
+  'server',
+  'range',
+  'accept',
+  'user-agent',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+])
+/** Whole families: representation (`Content-*`), conditionals (`If-*`), CORS, proxies, fetch metadata. */
+const kForbiddenPrefixes = ['content-', 'if-', 'access-control-', 'proxy-', 'sec-', 'accept-'] as const
 
 function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptions['tokenHeader'] {
   if (value === undefined) return undefined
@@ -271,8 +362,10 @@ function resolveTokenHeader(value: SessionOptions['tokenHeader']): ResolvedOptio
   if (typeof name !== 'string' || !kFieldName.test(name))
     invalid(`tokenHeader must be a header name such as 'X-Session-Token', got ${JSON.stringify(name)}`)
   const key = name.toLowerCase()
-  if (kForbiddenHeaders.has(key) || key.startsWith('sec-') || key.startsWith('proxy-'))
-    invalid(`tokenHeader cannot be ${name}: choose a header of your own, such as 'X-Session-Token'`)
+  if (kForbiddenHeaders.has(key) || kForbiddenPrefixes.some((prefix) => key.startsWith(prefix)))
+    invalid(
+      `tokenHeader cannot be ${name}: it has a meaning in HTTP; choose a header of your own, such as 'X-Session-Token'`,
+    )
   if (typeof cookie !== 'boolean') invalid('tokenHeader.cookie must be a boolean')
   return { name, key, cookie }
 }
@@ -305,4 +398,27 @@ function resolveAdopt(
     })
     return { reader, cookie: clear }
   })
+}
+
+const sameOrigin = (origin: string, self: string | undefined) => origin.toLowerCase() === self
+
+function resolveOrigins(value: SessionOptions['allowedOrigins']): ResolvedOptions['originAllowed'] {
+  if (value === undefined) return sameOrigin
+  if (typeof value === 'function') return (origin) => value(origin) === true
+  if (!Array.isArray(value)) invalid('allowedOrigins must be a list of origins or a function')
+  const allowed = new Set<string>()
+  for (const entry of value as readonly unknown[]) {
+    let origin: string | undefined
+    try {
+      origin = typeof entry === 'string' ? new URL(entry).origin : undefined
+    } catch {}
+    // `URL#origin` is lower-case and drops a default port: an entry must already be that form, so
+    // a path, a trailing slash or a wildcard is refused rather than silently never matching.
+    if (origin === undefined || origin === 'null' || origin !== (entry as string).toLowerCase())
+      invalid(
+        `allowedOrigins entries must be origins such as 'https://app.example', got ${JSON.stringify(entry)}`,
+      )
+    allowed.add(origin)
+  }
+  return (origin) => allowed.has(origin.toLowerCase())
 }

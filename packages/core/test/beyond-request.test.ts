@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { findSession, getSession } from '../src/context.js'
-import { createSessionManager, memoryStore, type SessionOptions } from '../src/index.js'
+import { createSessionManager, memoryStore, type SessionEvent, type SessionOptions } from '../src/index.js'
 import { createTestClock } from '../src/testing.js'
 
 // biome-ignore lint/suspicious/noExplicitAny: tests reach into arbitrary session data and its methods
@@ -30,6 +30,64 @@ describe('tokenHeader option', () => {
     expect(() => setup({ tokenHeader: { name: 'X-Token', cookie: 'no' as never } })).toThrow(
       code('ERR_SESSION_INVALID_OPTION'),
     )
+  })
+
+  it('T11: header names with a meaning in HTTP are refused at configuration time, in any case', () => {
+    const meaningful = [
+      // hop-by-hop and framing
+      'Connection',
+      'Keep-Alive',
+      'Proxy-Connection',
+      'Transfer-Encoding',
+      'TE',
+      'Trailer',
+      'Upgrade',
+      'Content-Length',
+      // representation
+      'Content-Type',
+      'Content-Encoding',
+      'Content-Range',
+      'Content-Security-Policy',
+      // caching and conditionals
+      'Cache-Control',
+      'Expires',
+      'Pragma',
+      'Age',
+      'ETag',
+      'Last-Modified',
+      'Vary',
+      'If-None-Match',
+      'If-Modified-Since',
+      // CORS
+      'Access-Control-Allow-Origin',
+      'Access-Control-Expose-Headers',
+      'Origin',
+      // authentication
+      'Authorization',
+      'WWW-Authenticate',
+      'Proxy-Authenticate',
+      'Proxy-Authorization',
+      // the rest of what proxies and browsers act on
+      'Cookie',
+      'Set-Cookie',
+      'Host',
+      'Location',
+      'Forwarded',
+      'X-Forwarded-Proto',
+      'Sec-Fetch-Site',
+    ]
+    for (const name of meaningful) {
+      for (const spelling of [name, name.toLowerCase(), name.toUpperCase()]) {
+        expect(() => setup({ tokenHeader: spelling }), spelling).toThrow(code('ERR_SESSION_INVALID_OPTION'))
+        expect(() => setup({ tokenHeader: { name: spelling } }), spelling).toThrow(
+          code('ERR_SESSION_INVALID_OPTION'),
+        )
+      }
+    }
+    // Names of the app's own are accepted, including ones that merely contain a reserved word.
+    for (const name of ['X-Session-Token', 'X-Auth-Token', 'Session-Token', 'X-Content-Token', 'Tokens']) {
+      expect(() => setup({ tokenHeader: name }), name).not.toThrow()
+    }
   })
 
   it('reads the token from the header (any case of its name) and answers in it, without a cookie', async () => {
@@ -82,6 +140,113 @@ describe('flash()', () => {
     const session: Loose = await manager.begin({ cookieHeader: cookie }).load()
     expect(session.flash('info')).toEqual([])
     expect(session.user).toBe('ada')
+  })
+})
+
+describe('W1: WebSocket handshakes from other origins', () => {
+  const signedIn = async (extra: Partial<SessionOptions> = {}) => {
+    const events: SessionEvent[] = []
+    const t = setup({ onEvent: (e) => events.push(e), ...extra })
+    return { ...t, events, cookie: await t.login({ user: 'ada' }) }
+  }
+  const user = (session: Loose) => session.get('user')
+
+  it("W1: by default only the request's own origin (Host and scheme) gets the session", async () => {
+    const { manager, cookie, events } = await signedIn()
+    const node = (origin: string | undefined, encrypted = false) =>
+      manager.upgrade({
+        headers: { cookie, host: 'app.example', upgrade: 'websocket', ...(origin ? { origin } : {}) },
+        socket: { encrypted },
+      })
+    expect(user(await node('http://app.example'))).toBe('ada')
+    expect(user(await node('HTTP://APP.EXAMPLE'))).toBe('ada')
+    expect(user(await node('https://app.example', true))).toBe('ada')
+    // Another site, another scheme, another port, a sibling host, the opaque "null" origin.
+    for (const origin of [
+      'https://evil.example',
+      'https://app.example',
+      'http://app.example:8080',
+      'http://sub.app.example',
+      'null',
+    ]) {
+      const refused = await node(origin)
+      expect(refused.isNew, origin).toBe(true)
+      expect(user(refused), origin).toBeUndefined()
+      expect(events.at(-1)).toEqual({ type: 'origin-refused', origin, cookie: 'session' })
+    }
+    // Fetch requests: the scheme is the URL's.
+    const fetchRequest = (url: string, origin: string) =>
+      manager.upgrade(new Request(url, { headers: { cookie, origin, upgrade: 'websocket' } }))
+    expect(user(await fetchRequest('https://app.example/ws', 'https://app.example'))).toBe('ada')
+    expect(user(await fetchRequest('https://app.example/ws', 'https://evil.example'))).toBeUndefined()
+  })
+
+  it('W1: a handshake without Origin (no browser) keeps its session; an ordinary request is not checked', async () => {
+    const { manager, cookie } = await signedIn()
+    expect(user(await manager.upgrade({ headers: { cookie, host: 'app.example' } }))).toBe('ada')
+    const plain = manager.begin({
+      cookieHeader: cookie,
+      headers: { host: 'app.example', origin: 'https://evil.example' },
+    })
+    expect(user(await plain.load())).toBe('ada')
+  })
+
+  it('W1: a request the adapter hands over with Upgrade: websocket is checked with its secure flag', async () => {
+    const { manager, cookie } = await signedIn()
+    const handshake = (origin: string, secure: boolean) =>
+      manager
+        .begin({
+          cookieHeader: cookie,
+          secure,
+          headers: { cookie, host: 'app.example', origin, upgrade: 'websocket' },
+        })
+        .load()
+    expect(user(await handshake('https://app.example', true))).toBe('ada')
+    expect(user(await handshake('https://app.example', false))).toBeUndefined()
+    expect(user(await handshake('https://evil.example', true))).toBeUndefined()
+  })
+
+  it('W1: a refused handshake gets an empty session that cannot be written', async () => {
+    const { manager, cookie } = await signedIn({ store: memoryStore() })
+    const session: Loose = await manager.upgrade({
+      headers: { cookie, host: 'app.example', origin: 'https://evil.example' },
+    })
+    expect(session.isNew).toBe(true)
+    expect(() => {
+      session.user = 'mallory'
+    }).toThrow(code('ERR_SESSION_SOCKET_READ_ONLY'))
+  })
+
+  it('W1: allowedOrigins lists exactly the origins allowed, or a function decides', async () => {
+    const listed = await signedIn({ allowedOrigins: ['https://app.example', 'https://admin.example:8443'] })
+    const ask = (m: typeof listed.manager, c: string, origin: string) =>
+      m.upgrade({ headers: { cookie: c, host: 'internal:3000', origin } })
+    expect(user(await ask(listed.manager, listed.cookie, 'https://app.example'))).toBe('ada')
+    expect(user(await ask(listed.manager, listed.cookie, 'https://ADMIN.example:8443'))).toBe('ada')
+    expect(user(await ask(listed.manager, listed.cookie, 'http://internal:3000'))).toBeUndefined()
+    expect(user(await ask(listed.manager, listed.cookie, 'https://evil.example'))).toBeUndefined()
+    const decided = await signedIn({ allowedOrigins: (origin) => origin.endsWith('.app.example') })
+    expect(user(await ask(decided.manager, decided.cookie, 'https://eu.app.example'))).toBe('ada')
+    expect(user(await ask(decided.manager, decided.cookie, 'https://evil.example'))).toBeUndefined()
+  })
+
+  it('W1: allowedOrigins entries that are not origins are refused at configuration time', () => {
+    for (const entry of [
+      'https://app.example/',
+      'https://app.example/ws',
+      '*',
+      'app.example',
+      'null',
+      42,
+      '',
+    ]) {
+      expect(() => setup({ allowedOrigins: [entry as never] }), String(entry)).toThrow(
+        code('ERR_SESSION_INVALID_OPTION'),
+      )
+    }
+    expect(() => setup({ allowedOrigins: 'https://app.example' as never })).toThrow(
+      code('ERR_SESSION_INVALID_OPTION'),
+    )
   })
 })
 

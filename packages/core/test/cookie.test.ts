@@ -1,6 +1,6 @@
-import { serialize } from 'cookie'
+import { parse, serialize } from 'cookie'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
 import {
   type CookieOptions,
@@ -722,5 +722,101 @@ describe('readSessionCookie', () => {
     expect(present).toEqual(['sid', 'sid.0'])
     expect(readSessionCookie('='.repeat(1_000_000), 'sid', 2).value).toBeUndefined()
     expect(readSessionCookie('sid.'.repeat(250_000), 'sid', Number.POSITIVE_INFINITY).value).toBeUndefined()
+  })
+})
+
+/**
+ * What reading the session cookie meant when it parsed the whole header with the `cookie` package:
+ * the reference the targeted scan must match exactly.
+ */
+function readByFullParse(header: string | readonly string[], name: string, maxChunks: number) {
+  const source = typeof header === 'string' ? header : header.filter((h) => h.includes(name)).join('; ')
+  if (!source.includes(name)) return { value: undefined, present: [] }
+  const jar = parse(source, { decode: (v) => v })
+  const present: string[] = []
+  const plain = jar[name]
+  if (plain !== undefined) present.push(name)
+  let chunked: string | undefined
+  let contiguous = true
+  for (let i = 0; i <= maxChunks + 4; i++) {
+    const chunk = jar[`${name}.${i}`]
+    if (chunk === undefined) {
+      contiguous = false
+      continue
+    }
+    present.push(`${name}.${i}`)
+    if (contiguous && i < maxChunks) chunked = chunked === undefined ? chunk : chunked + chunk
+  }
+  return { value: chunked ?? plain, present }
+}
+
+describe('T12: hostile Cookie headers', () => {
+  const fragment = fc.constantFrom(
+    'sid',
+    'sid.0',
+    'sid.1',
+    'sid.2',
+    'sid.3',
+    'sid.01',
+    'sid.',
+    'sid.9',
+    'sid.10',
+    'xsid',
+    'SID',
+    '=',
+    '=',
+    ';',
+    ';',
+    ' ',
+    '\t',
+    'a',
+    'Fe26.2*',
+    '.',
+    '0',
+    '"',
+    ',',
+    'sid=',
+    '; sid=',
+    'sid.1=',
+    ' = ',
+  )
+
+  it('T12: the targeted scan reads exactly what parsing every pair with the cookie package read', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.array(fragment, { maxLength: 30 }).map((parts) => parts.join('')),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        (headers, maxChunks) => {
+          const header = headers.length === 1 ? headers[0]! : headers
+          expect(readSessionCookie(header, 'sid', maxChunks)).toEqual(
+            readByFullParse(header, 'sid', maxChunks),
+          )
+        },
+      ),
+      { numRuns: 5000, seed: 12 },
+    )
+  })
+
+  it("T12: 1,800 other cookies cost no more substrings than ten: only this app's names are read", () => {
+    const junk = (n: number) => Array.from({ length: n }, (_, i) => `c${i}=value${i}`)
+    const header = (n: number) =>
+      [...junk(n >> 1), 'sid=token', 'sid.7=stale', ...junk(n - (n >> 1))].join('; ')
+    const substrings = (h: string) => {
+      const slice = vi.spyOn(String.prototype, 'slice')
+      const substring = vi.spyOn(String.prototype, 'substring')
+      const split = vi.spyOn(String.prototype, 'split')
+      try {
+        expect(readSessionCookie(h, 'sid', 2)).toEqual({ value: 'token', present: ['sid'] })
+        return slice.mock.calls.length + substring.mock.calls.length + split.mock.calls.length
+      } finally {
+        vi.restoreAllMocks()
+      }
+    }
+    const few = substrings(header(10))
+    expect(few).toBeLessThanOrEqual(2)
+    expect(substrings(header(1800))).toBe(few)
   })
 })

@@ -7,10 +7,12 @@ import {
   memoryRevocations,
   memoryStore,
   RESERVED_KEYS,
+  type RevocationStore,
   SessionError,
   type SessionEvent,
   type SessionOptions,
 } from '../src/index.js'
+import { defaultBackend } from '../src/internal/crypto-backend.js'
 import { createSealer } from '../src/internal/sealer.js'
 import { createTestClock } from '../src/testing.js'
 
@@ -124,6 +126,136 @@ describe('options', () => {
       expect(() => createSessionManager({ secret: SECRET, ...(extra as object) })).toThrow(
         expect.objectContaining({ code: 'ERR_SESSION_INVALID_OPTION' }),
       )
+    }
+  })
+})
+
+describe('T12: hostile Cookie headers through the engine', () => {
+  it('T12: a forged session cookie among 1,800 others, sent 50 times, is verified once and answered in the same tick', async () => {
+    const backend = defaultBackend()
+    const { manager, events, clock } = setup()
+    const other = createSessionManager({ secret: `${SECRET}-other`, clock })
+    const cycle = other.begin({ cookieHeader: undefined })
+    ;((await cycle.load()) as Loose).user = 'eve'
+    const forged = (await cycle.commit()).setCookie[0]!.split(';')[0]!
+    const junk = Array.from({ length: 1800 }, (_, i) => `c${i}=v${i}`)
+    const header = [...junk.slice(0, 900), forged, ...junk.slice(900)].join('; ')
+    const verify = vi.spyOn(backend, 'verify')
+    const derive = vi.spyOn(backend, 'derive')
+    try {
+      for (let i = 0; i < 50; i++) {
+        const session = manager.begin({ cookieHeader: header }).loadSync()
+        expect(session?.isNew).toBe(true)
+      }
+      expect(verify).toHaveBeenCalledTimes(1)
+      expect(derive).toHaveBeenCalledTimes(1)
+      expect(events.filter((e) => e.type === 'invalid')).toHaveLength(50)
+    } finally {
+      vi.restoreAllMocks()
+    }
+  })
+})
+
+describe('weak secrets', () => {
+  const weak = [
+    'a'.repeat(32),
+    'password'.repeat(4),
+    '0123456789abcdef'.repeat(2),
+    'abababababababababababababababab12',
+  ]
+
+  it('a secret that looks chosen rather than random is reported at start, by key id, never by value', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      for (const [i, secret] of weak.entries()) {
+        const events: SessionEvent[] = []
+        createSessionManager({ secret: { old: SECRET, [`k${i}`]: secret }, onEvent: (e) => events.push(e) })
+        expect(events, secret).toEqual([{ type: 'weak-secret', keyId: `k${i}` }])
+      }
+      const events: SessionEvent[] = []
+      createSessionManager({ secret: weak[0]!, onEvent: (e) => events.push(e) })
+      expect(events).toEqual([{ type: 'weak-secret', keyId: '' }])
+      // One console warning per secret, however many managers use it, and never the secret itself.
+      expect(warn).toHaveBeenCalledTimes(weak.length)
+      for (const [message] of warn.mock.calls)
+        for (const secret of weak) expect(String(message)).not.toContain(secret)
+    } finally {
+      warn.mockRestore()
+    }
+  })
+
+  it('random secrets are not reported', () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {})
+    try {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 16, maxLength: 64 }),
+          fc.constantFrom('hex', 'base64url'),
+          (bytes, encoding) => {
+            const secret = Buffer.from(bytes).toString(encoding as BufferEncoding)
+            fc.pre(secret.length >= 32)
+            const events: SessionEvent[] = []
+            createSessionManager({ secret, onEvent: (e) => events.push(e) })
+            return events.length === 0
+          },
+        ),
+        { numRuns: 2000, seed: 12 },
+      )
+      for (const secret of [
+        SECRET,
+        'correct horse battery staple now',
+        'my-super-secret-session-key-2024!',
+      ]) {
+        const events: SessionEvent[] = []
+        createSessionManager({ secret, onEvent: (e) => events.push(e) })
+        expect(events, secret).toEqual([])
+      }
+      expect(warn).not.toHaveBeenCalled()
+    } finally {
+      warn.mockRestore()
+    }
+  })
+})
+
+describe('C6: Secure by default in production', () => {
+  const emitted = async (cookie: SessionOptions['cookie'], secure: boolean) => {
+    const manager = createSessionManager({ secret: SECRET, cookie })
+    const cycle = manager.begin({ cookieHeader: undefined, secure })
+    ;((await cycle.load()) as Loose).set('user', 'ada')
+    const [line] = (await cycle.commit()).setCookie
+    return / Secure(;|$)/.test(line ?? '')
+  }
+
+  it('C6: under NODE_ENV=production the default is Secure, even on a request that looks like plain HTTP', async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    try {
+      expect(await emitted(undefined, false)).toBe(true)
+      expect(await emitted({ name: 'sid' }, false)).toBe(true)
+      // A __Host- name needs no explicit `secure: true` there any more.
+      expect(await emitted({ name: '__Host-sid' }, false)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it("C6: an explicit secure: false or 'auto' still wins under NODE_ENV=production", async () => {
+    vi.stubEnv('NODE_ENV', 'production')
+    try {
+      expect(await emitted({ secure: false }, true)).toBe(false)
+      expect(await emitted({ secure: 'auto' }, false)).toBe(false)
+      expect(await emitted({ secure: 'auto' }, true)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
+    }
+  })
+
+  it("C6: elsewhere the default is 'auto': Secure follows the request", async () => {
+    vi.stubEnv('NODE_ENV', 'development')
+    try {
+      expect(await emitted(undefined, false)).toBe(false)
+      expect(await emitted(undefined, true)).toBe(true)
+    } finally {
+      vi.unstubAllEnvs()
     }
   })
 })
@@ -375,6 +507,85 @@ describe('server store', () => {
   })
 })
 
+describe('L10: assigning null to the exposed session (the logout idiom)', () => {
+  const signedIn = async (extra: Partial<SessionOptions>) => {
+    const clock = createTestClock()
+    const t = setup({ clock, ...extra })
+    const login = await t.request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    return { ...t, login }
+  }
+
+  it('L10: assign(null) ends a cookie-store session as destroy() does: one clearing Set-Cookie', async () => {
+    const { manager, login } = await signedIn({})
+    for (const value of [null, undefined]) {
+      const cycle = manager.begin({ cookieHeader: login.next })
+      const session = (await cycle.load()) as Loose
+      cycle.assign(value)
+      expect(session.isNew).toBe(true)
+      expect(session.toJSON()).toEqual({})
+      const { setCookie } = cycle.commitSync() ?? (await cycle.commit())
+      expect(setCookie).toHaveLength(1)
+      expect(setCookie[0]).toMatch(/^session=;.*Max-Age=0/)
+    }
+  })
+
+  it('L10: with a server store the record is deleted by the commit, so every copy ends', async () => {
+    const store = memoryStore()
+    const { manager, login, request } = await signedIn({ store })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    cycle.assign(null)
+    expect(await store.get(login.session.id)).toBeDefined()
+    expect((await cycle.commit()).setCookie[0]).toMatch(/^session=;/)
+    expect(await store.get(login.session.id)).toBeUndefined()
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L10: with revocations the commit revokes the id, so a copy of the cookie ends too', async () => {
+    const { manager, login, request } = await signedIn({ revocations: memoryRevocations() })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    expect(cycle.syncCommit).toBe(false)
+    cycle.assign(null)
+    // The revocation must be written before anything is sent: no synchronous answer.
+    expect(cycle.commitSync()).toBeUndefined()
+    expect((await cycle.commit()).setCookie[0]).toMatch(/^session=;/)
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L10: a revocation the commit cannot write fails the commit, and nothing is cleared', async () => {
+    const { manager, login } = await signedIn({
+      revocations: {
+        get: async (subjects) => subjects.map(() => undefined),
+        set: async () => {
+          throw new Error('down')
+        },
+      },
+    })
+    const cycle = manager.begin({ cookieHeader: login.next })
+    await cycle.load()
+    cycle.assign(null)
+    await expect(cycle.commit()).rejects.toMatchObject({ code: 'ERR_SESSION_STORE_UNAVAILABLE' })
+  })
+
+  it('L10: the session itself changes nothing; any other value is a clear error, never silence', async () => {
+    const { manager, login } = await signedIn({})
+    const cycle = manager.begin({ cookieHeader: login.next })
+    expect(() => cycle.assign(null)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_INVALID_STATE' }))
+    const session = (await cycle.load()) as Loose
+    cycle.assign(session)
+    for (const value of [{}, { user: 'eve' }, 'logout', 0, false]) {
+      expect(() => cycle.assign(value), String(value)).toThrow(
+        expect.objectContaining({ code: 'ERR_SESSION_INVALID_STATE' }),
+      )
+    }
+    expect(session.get('user')).toBe('ada')
+    expect((cycle.commitSync() ?? (await cycle.commit())).setCookie).toEqual([])
+  })
+})
+
 describe('log out everywhere', () => {
   it('S6: a server store lists and ends exactly one user’s sessions', async () => {
     const store = memoryStore()
@@ -410,6 +621,125 @@ describe('log out everywhere', () => {
     clock.advance(1)
     const again = await login('u1')
     expect((await request(again.next)).session.isNew).toBe(false)
+  })
+
+  /** A memory revocation store that records what the engine asks of it. */
+  const recording = (clock: () => number) => {
+    const inner = memoryRevocations({ clock })
+    const gets: string[][] = []
+    const sets: [string, number, number][] = []
+    const store: RevocationStore = {
+      get: (subjects) => {
+        gets.push([...subjects])
+        return inner.get(subjects)
+      },
+      set: (subject, notBefore, ttl) => {
+        sets.push([subject, notBefore, ttl])
+        return inner.set(subject, notBefore, ttl)
+      },
+    }
+    return { store, gets, sets }
+  }
+
+  it('L9: with revocations, destroy() on the cookie store ends every copy of the cookie, until it would have expired', async () => {
+    const clock = createTestClock()
+    const revocations = recording(clock)
+    const { request, events } = setup({ clock, revocations: revocations.store, absoluteTimeout: 7200 })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const copy = login.next
+    clock.advance(1000)
+    const logout = await request(copy, (s) => s.destroy())
+    expect(logout.setCookie).toHaveLength(1)
+    expect(logout.setCookie[0]).toMatch(/^session=;/)
+    // Revoked until the token's absolute limit, and no longer.
+    expect(revocations.sets).toEqual([[`s:${login.session.id}`, clock(), 7200 - 1000]])
+    const replay = await request(copy)
+    expect(replay.session.isNew).toBe(true)
+    expect(replay.session.toJSON()).toEqual({})
+    expect(events.at(-1)).toEqual({ type: 'revoked', cookie: 'session' })
+  })
+
+  it('L9: a logout in the very millisecond of the login still ends the copy', async () => {
+    const clock = createTestClock()
+    const { request } = setup({ clock, revocations: memoryRevocations({ clock }) })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    await request(login.next, (s) => s.destroy())
+    expect((await request(login.next)).session.isNew).toBe(true)
+  })
+
+  it('L5: with revocations, regenerate() on the cookie store ends the old cookie; the new one lives', async () => {
+    const clock = createTestClock()
+    const { request } = setup({ clock, revocations: memoryRevocations({ clock }) })
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const renewed = await request(login.next, (s) => s.regenerate({ keep: true }))
+    expect((await request(login.next)).session.isNew).toBe(true)
+    expect((await request(renewed.next)).session.toJSON()).toEqual({ user: 'ada' })
+  })
+
+  it('L9: each cookie-store load asks the revocation store once, for the session and its user together', async () => {
+    const clock = createTestClock()
+    const revocations = recording(clock)
+    const { request } = setup({ clock, revocations: revocations.store })
+    const anonymous = await request(undefined, (s) => {
+      s.a = 1
+    })
+    const bound = await request(undefined, (s) => {
+      ;(s as Loose).bindUser('u1')
+    })
+    revocations.gets.length = 0
+    await request(anonymous.next)
+    await request(bound.next)
+    // A request without a cookie asks nothing.
+    await request(undefined)
+    expect(revocations.gets).toEqual([[`s:${anonymous.session.id}`], [`s:${bound.session.id}`, 'u:u1']])
+  })
+
+  it('L9: a revocation that cannot be written fails the logout loudly, and the session is not cleared', async () => {
+    const clock = createTestClock()
+    const failing = (error: unknown): RevocationStore => ({
+      get: async (subjects) => subjects.map(() => undefined),
+      set: async () => {
+        throw error
+      },
+    })
+    const full = new SessionError('ERR_SESSION_REVOCATIONS_FULL' as never, 'full')
+    for (const [error, code] of [
+      [new Error('down'), 'ERR_SESSION_STORE_UNAVAILABLE'],
+      [full, 'ERR_SESSION_REVOCATIONS_FULL'],
+    ] as const) {
+      const { manager, request, events } = setup({ clock, revocations: failing(error) })
+      const login = await request(undefined, (s) => {
+        s.user = 'ada'
+      })
+      const cycle = manager.begin({ cookieHeader: login.next })
+      const session = (await cycle.load()) as Loose
+      await expect(session.destroy()).rejects.toMatchObject({ code })
+      expect(events).toContainEqual(expect.objectContaining({ type: 'store-error', operation: 'revoke' }))
+      // Nothing tells the browser the logout worked: the cookie is not cleared.
+      expect((await cycle.commit()).setCookie).toEqual([])
+      expect((await request(login.next)).session.toJSON()).toEqual({ user: 'ada' })
+    }
+  })
+
+  it('without revocations, destroy() on the cookie store clears the browser cookie only, and loads stay synchronous', async () => {
+    const { manager, request } = setup()
+    const login = await request(undefined, (s) => {
+      s.user = 'ada'
+    })
+    const logout = await request(login.next, (s) => s.destroy())
+    expect(logout.setCookie[0]).toMatch(/^session=;.*Max-Age=0/)
+    // What the README says: a copy taken before the logout stays valid until it expires.
+    expect((await request(login.next)).session.toJSON()).toEqual({ user: 'ada' })
+    expect(manager.begin({ cookieHeader: login.next }).loadSync()).toBeDefined()
+    const { manager: revoking } = setup({ revocations: memoryRevocations() })
+    expect(revoking.begin({ cookieHeader: login.next }).loadSync()).toBeUndefined()
+    expect(revoking.begin({ cookieHeader: undefined }).loadSync()).toBeDefined()
   })
 
   it('UNSUPPORTED: ending a user’s sessions without a way to do it is a clear error', async () => {

@@ -4,6 +4,7 @@ import * as IronWebcrypto from 'iron-webcrypto'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { SessionError, SessionErrorCode } from '../src/errors.js'
 import { decodeBase64Url, encodeBase64Url } from '../src/internal/base64url.js'
+import { defaultBackend } from '../src/internal/crypto-backend.js'
 import {
   createSealer as createAnySealer,
   type Sealer,
@@ -986,5 +987,64 @@ describe('DESIGN §2: sealing', () => {
       const error = await sealer.seal(session, expiresAt).catch((e: unknown) => e)
       expect(SessionError.is(error) && error.code).toBe(SessionErrorCode.INVALID_OPTION)
     }
+  })
+})
+
+describe('T12: a forged token sent again costs no crypto', () => {
+  /** A token of Fe26.2's exact shape that no secret sealed: it fails only at the MAC. */
+  const forged = async (salt = 'ab'.repeat(32)) => withField(await sealed(createSealer(S2)), 6, salt)
+
+  it('T12: Web Crypto: the first unseal of a forged token derives and verifies; repeats do neither', async () => {
+    const sealer = createSealer(S1)
+    const token = await forged()
+    const calls = spySubtle()
+    expect(await sealer.unseal(token, Date.now(), HOUR)).toEqual({ ok: false, reason: 'bad-seal' })
+    const first = calls()
+    expect(first).toBeGreaterThan(0)
+    for (let i = 0; i < 100; i++) {
+      expect(await sealer.unseal(token, Date.now(), HOUR)).toEqual({ ok: false, reason: 'bad-seal' })
+      // Answered without crypto, and without waiting: the cache alone knows it.
+      expect(sealer.unsealCached(token, Date.now(), HOUR)).toEqual({ ok: false, reason: 'bad-seal' })
+    }
+    expect(calls()).toBe(first)
+  })
+
+  it('T12: node:crypto: repeats of a forged token cost no key derivation and no MAC', async () => {
+    const backend = defaultBackend()
+    const sealer = createAnySealer(S1)
+    const token = await forged()
+    const derive = vi.spyOn(backend, 'derive')
+    const verify = vi.spyOn(backend, 'verify')
+    try {
+      for (let i = 0; i < 100; i++) {
+        expect(sealer.unsealSync?.(token, Date.now(), HOUR)).toEqual({ ok: false, reason: 'bad-seal' })
+      }
+      expect(derive).toHaveBeenCalledTimes(1)
+      expect(verify).toHaveBeenCalledTimes(1)
+    } finally {
+      vi.restoreAllMocks()
+    }
+  })
+
+  it('T12: remembered failures are bounded, keyed by the whole token, and never touch a genuine one', async () => {
+    const sealer = createSealer(S1, { cacheSize: 4 })
+    const genuine = await sealed(sealer)
+    // Same MAC field, other content: the whole token must match to count as remembered.
+    const lookalike = withField(genuine, 4, field(await sealed(sealer), 4))
+    expect((await sealer.unseal(lookalike, Date.now(), HOUR)).ok).toBe(false)
+    expect(await sealer.unseal(genuine, Date.now(), HOUR)).toMatchObject({ ok: true })
+    const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => forged(`${i}`.repeat(64))))
+    for (const token of tokens) await sealer.unseal(token, Date.now(), HOUR)
+    const calls = spySubtle()
+    // The four newest are remembered; the oldest was let go and costs crypto again.
+    for (const token of tokens.slice(1)) expect(sealer.unsealCached(token, Date.now(), HOUR)?.ok).toBe(false)
+    expect(calls()).toBe(0)
+    expect(sealer.unsealCached(tokens[0]!, Date.now(), HOUR)).toBeUndefined()
+    await sealer.unseal(tokens[0]!, Date.now(), HOUR)
+    expect(calls()).toBeGreaterThan(0)
+    // With the cache off, nothing is remembered.
+    const uncached = createSealer(S1, { cacheSize: 0 })
+    await uncached.unseal(tokens[1]!, Date.now(), HOUR)
+    expect(uncached.unsealCached(tokens[1]!, Date.now(), HOUR)).toBeUndefined()
   })
 })

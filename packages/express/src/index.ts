@@ -49,10 +49,11 @@ export type SessionMiddleware = RequestHandler & {
 export function session(options: ExpressSessionOptions = {}): SessionMiddleware {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
+  const exposed = exposure(property)
   const handler: RequestHandler = (req, res, next) => {
     const exchange = new Exchange(req, res)
     const cycle = manager.begin(exchange)
-    const slots = req as unknown as Record<string, unknown>
+    const slots = exposed.attach(req, cycle)
     // The response's methods are wrapped only once the session may have something to send: a
     // wrapped method costs every later call on the response, and most requests change nothing.
     // A change made after the head went out cannot reach this response.
@@ -64,16 +65,66 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
     // In this tick where nothing must be waited for, as Express would go on without a session.
     const loaded = cycle.loadSync()
     if (loaded) {
-      slots[property] = loaded
+      slots[exposed.slot] = loaded
       cycle.run(next)
       return
     }
     cycle.load().then((later) => {
-      slots[property] = later
+      slots[exposed.slot] = later
       cycle.run(next)
     }, next)
   }
   return Object.assign(handler, { manager, upgrade: (req: IncomingMessage) => manager.upgrade(req) })
+}
+
+type Slots = Record<string | symbol, unknown>
+
+/**
+ * `req[property]` as an accessor on the request's prototype, so that `req.session = null`
+ * (cookie-session's logout) reaches core the moment it is written: Express has no point after the
+ * handler at which to look, and a response already on its way must carry the clearing. Defined once
+ * per prototype (an app's, or a sub-app's), so a request pays two symbol-keyed slots, as many
+ * properties as the plain data property it replaces and the cycle it carried already.
+ */
+function exposure(property: string) {
+  const slot = Symbol(`session (${property})`)
+  const kCycle = Symbol(`session cycle (${property})`)
+  const prototypes = new WeakSet<object>()
+  const install = (proto: object) => {
+    prototypes.add(proto)
+    Object.defineProperty(proto, property, {
+      configurable: true,
+      enumerable: true,
+      get(this: Slots) {
+        return this[slot]
+      },
+      set(this: Slots, value: unknown) {
+        const cycle = this[kCycle] as SessionCycle<SessionData> | undefined
+        // A request this middleware never saw: a plain property, as without the accessor.
+        if (cycle === undefined) {
+          Object.defineProperty(this, property, {
+            configurable: true,
+            enumerable: true,
+            writable: true,
+            value,
+          })
+          return
+        }
+        cycle.assign(value)
+        this[slot] = value
+      },
+    })
+  }
+  return {
+    slot,
+    attach(req: Request, cycle: SessionCycle<SessionData>): Slots {
+      const proto = Object.getPrototypeOf(req) as object
+      if (!prototypes.has(proto)) install(proto)
+      const slots = req as unknown as Slots
+      slots[kCycle] = cycle
+      return slots
+    },
+  }
 }
 
 /**

@@ -477,3 +477,65 @@ describe('configuration', () => {
     }
   })
 })
+
+describe.each([
+  ['express 5', express5],
+  ['express 4', express4],
+])('%s: the logout idiom req.session = null', (_name, express) => {
+  it('L10: works in a mounted sub-app too, where the request has the sub-app prototype', async () => {
+    const app = express()
+    app.use(session({ secret: SECRET }))
+    const sub = express()
+    sub.post('/login', (req, res) => {
+      req.session.user = 'ada'
+      res.json({ user: req.session.user })
+    })
+    sub.post('/logout', (req, res) => {
+      ;(req as unknown as { session: unknown }).session = null
+      res.json({ session: req.session })
+    })
+    sub.get('/me', (req, res) => {
+      res.json({ user: req.session.user ?? null })
+    })
+    app.use('/sub', sub)
+    const served = await serve(app)
+    try {
+      const jar = new Jar().apply(await send(`${served.url}/sub/login`, { method: 'POST' }))
+      expect((await send(`${served.url}/sub/me`, { cookie: jar.header() })).json()).toEqual({ user: 'ada' })
+      const logout = await send(`${served.url}/sub/logout`, { method: 'POST', cookie: jar.header() })
+      expect(logout.json()).toEqual({ session: null })
+      expect(sessionCookies(logout).map((h) => parseSetCookie(h).value)).toEqual([''])
+      expect((await send(`${served.url}/sub/me`, { cookie: jar.apply(logout).header() })).json()).toEqual({
+        user: null,
+      })
+    } finally {
+      await served.close()
+    }
+  })
+
+  it('L10: assigning anything but null is a clear error, and a request the middleware never saw keeps a plain property', async () => {
+    const app = express()
+    app.post('/before', (req, res) => {
+      ;(req as unknown as { session: unknown }).session = 'plain'
+      res.json({ session: req.session })
+    })
+    app.use(session({ secret: SECRET }))
+    app.post('/replace', (req, res) => {
+      ;(req as unknown as { session: unknown }).session = { user: 'eve' }
+      res.json({ replaced: true })
+    })
+    app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+      res.status(500).json({ code: SessionError.is(error) ? error.code : String(error) })
+    })
+    const served = await serve(app)
+    try {
+      const replaced = await send(`${served.url}/replace`, { method: 'POST' })
+      expect(replaced.status).toBe(500)
+      expect(replaced.json()).toEqual({ code: SessionErrorCode.INVALID_STATE })
+      // Once the accessor is in place, a route before the middleware still sets a plain property.
+      expect((await send(`${served.url}/before`, { method: 'POST' })).json()).toEqual({ session: 'plain' })
+    } finally {
+      await served.close()
+    }
+  })
+})

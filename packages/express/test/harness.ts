@@ -41,6 +41,9 @@ export function harness(factory: ExpressFactory, name: string, asyncErrors: bool
             sessionAgain: getSession(),
             query: new URL(req.originalUrl, 'http://localhost').searchParams,
             setHeader: (header, value) => res.setHeader(header, value),
+            assignNull: () => {
+              ;(req as unknown as Record<string, unknown>)[first] = null
+            },
           }
           await render(res, await route.handler(ctx))
         }

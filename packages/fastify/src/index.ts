@@ -104,6 +104,8 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
     }
     let result: CommitResult | undefined
     try {
+      // `request.session = null` (the logout idiom): core decides what a replaced session means.
+      if (slots[property] !== cycle.session) cycle.assign(slots[property])
       result = cycle.commitSync(exchange)
     } catch (error) {
       return failed(error)

@@ -85,6 +85,9 @@ export const fastifyHarness: AdapterHarness = {
             setHeader: (name, value) => {
               reply.header(name, value)
             },
+            assignNull: () => {
+              ;(request as unknown as Record<string, unknown>)[first] = null
+            },
           })
           return render(reply, result)
         },

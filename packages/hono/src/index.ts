@@ -61,6 +61,9 @@ export function session<D extends object = SessionData, P extends string = 'sess
 
     let result: Awaited<ReturnType<typeof cycle.commit>>
     try {
+      // `c.set('session', null)` (the logout idiom): core decides what a replaced session means.
+      const exposed = (c as Context).get(property)
+      if (exposed !== cycle.session) cycle.assign(exposed)
       result = cycle.commitSync(exchange) ?? (await cycle.commit(exchange))
     } catch (err) {
       if (!SessionError.is(err)) throw err

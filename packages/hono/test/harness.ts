@@ -60,6 +60,9 @@ export function buildApp(def: ConformanceApp): { app: Hono; ws: NodeWebSocket } 
           c.header(name, values[0] ?? '')
           for (const extra of values.slice(1)) c.header(name, extra, { append: true })
         },
+        assignNull: () => {
+          c.set(first as never, null as never)
+        },
       }
       return render(c, await route.handler(ctx))
     })

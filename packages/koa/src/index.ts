@@ -47,7 +47,8 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
   const middleware: Middleware = async (ctx, next) => {
     const exchange = new Exchange(ctx)
     const cycle = manager.begin(exchange)
-    ctx[property] = cycle.loadSync() ?? (await cycle.load())
+    const loaded = cycle.loadSync() ?? (await cycle.load())
+    ctx[property] = loaded
     let thrown: { error: unknown } | undefined
     try {
       await cycle.run(next)
@@ -56,6 +57,8 @@ export function session(options: KoaSessionOptions = {}): SessionMiddleware {
     }
     let result: CommitResult
     try {
+      // `ctx.session = null` (koa-session's logout): core decides what a replaced session means.
+      if (ctx[property] !== loaded) cycle.assign(ctx[property])
       result = cycle.commitSync(exchange) ?? (await cycle.commit(exchange))
     } catch (error) {
       // Koa answers with `err.status` (503 when the store is down), so the client never gets a

@@ -46,6 +46,9 @@ async function serve(koa: Koa, app: ConformanceApp): Promise<RunningServer> {
       sessionAgain: getSession(),
       query: new URLSearchParams(ctx.querystring),
       setHeader: (name, value) => ctx.set(name, value),
+      assignNull: () => {
+        ctx[first] = null
+      },
     })
     render(ctx, result)
   })

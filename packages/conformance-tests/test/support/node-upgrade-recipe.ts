@@ -8,7 +8,8 @@ import { listening, openSocket, type RunningServer, send } from '../../src/index
  * The WebSocket recipe of the adapters' READMEs on Node (Express and Koa with `ws`, Fastify with
  * `@fastify/websocket`, Hono with `@hono/node-ws`), checked the same way for all four. Each recipe's
  * app serves `POST /login` (as ada), `POST /logout`, `GET /me` and the socket `/ws`, which refuses a
- * handshake without a session (401) or from another origin (403), saves each message as the theme
+ * handshake without a session (401, also what a handshake from another origin gets: no session),
+ * saves each message as the theme
  * and answers `{ user, theme }`, and closes with 4401 once the session has ended.
  */
 export interface NodeUpgradeRecipe {
@@ -17,7 +18,7 @@ export interface NodeUpgradeRecipe {
    * otherwise) on 127.0.0.1; closing it also ends the sockets it upgraded.
    */
   start(options: { store?: SessionStore | undefined; tokenHeader?: string }): Promise<RunningServer>
-  /** The Origin the recipe accepts. */
+  /** The Origin the recipe's pages live at (in `allowedOrigins`). */
   origin: string
   /** What the recipe calls its user key in replies. @default 'user' */
   userKey?: string
@@ -127,12 +128,12 @@ export function nodeUpgradeRecipeCases(recipeSpec: NodeUpgradeRecipe): void {
     expect((await send(`${url}/me`, { cookie })).json()).toEqual({ [user]: null, theme: null })
   })
 
-  it('the README recipe: refuses a handshake without a session (401), from another origin (403), elsewhere (404), with no Set-Cookie', async () => {
+  it('W1: the README recipe refuses a handshake without a session (401), from another origin (no session: 401), elsewhere (404), with no Set-Cookie', async () => {
     const { url, login } = await recipe()
     const cookie = await login()
     const refusals: [ReturnType<typeof dial>, number][] = [
       [dial(url, { origin: ORIGIN }), 401],
-      [dial(url, { cookie, origin: 'https://evil.test' }), 403],
+      [dial(url, { cookie, origin: 'https://evil.test' }), 401],
       [dial(url, { cookie, origin: ORIGIN }, '/other'), 404],
     ]
     for (const [client, status] of refusals) {

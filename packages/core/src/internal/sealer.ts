@@ -20,7 +20,10 @@ import { type CryptoBackend, defaultBackend, webBackend } from './crypto-backend
 export type SecretInput = string | Readonly<Record<string, string>>
 
 export interface SealerOptions {
-  /** Unseal results remembered, by token, for unchanged cookies; `0` disables. @default 1000 */
+  /**
+   * Unseal results remembered, by token, for unchanged cookies, and as many tokens whose seal proved
+   * false (within a megabyte), so a forged token sent again costs no crypto; `0` disables both. @default 1000
+   */
   cacheSize?: number
   /** Longest token (characters) even looked at; longer ones are rejected before any work. @default 8192 */
   maxTokenLength?: number
@@ -65,7 +68,8 @@ export interface Sealer {
   /**
    * Answers from the unseal cache alone, on every backend: the result {@link unseal} would give when
    * `token` is a token this sealer verified before and still remembers (`ok`, or `expired` /
-   * `bad-expiry` as checked against `now` and `maxLifetimeMs` on every call), else `undefined`:
+   * `bad-expiry` as checked against `now` and `maxLifetimeMs` on every call), or one whose seal it
+   * found false before and still remembers (`bad-seal`), else `undefined`:
    * then call `unseal` (or `unsealSync`). Does no crypto and never throws; a hit counts as a use for
    * the cache's eviction order, exactly as in `unseal`.
    */
@@ -92,6 +96,11 @@ const kAesBlock = 16
  */
 const kKeyCacheSize = 256
 const kDefaults = Object.freeze({ cacheSize: 1000, maxTokenLength: 8192 })
+/**
+ * Characters of forged tokens the failure cache may hold in all (besides its entry bound, the
+ * unseal cache's size): a megabyte, however long the tokens an attacker sends.
+ */
+const kFailureChars = 1_000_000
 
 const kKeyIdPattern = /^\w*$/
 const kConfiguredKeyIdPattern = /^\w+$/
@@ -236,6 +245,14 @@ class IronSealer implements Sealer {
   readonly #cacheSize: number
   readonly #maxTokenLength: number
   readonly #results = new Map<string, CachedResult>()
+  /**
+   * Tokens whose seal proved false, by {@link resultKey} (the whole token must match): a forged token
+   * sent again costs no key derivation and no MAC. Unlike a success, a failure may be remembered by
+   * the raw string: the same characters fail the same checks under the same secrets, for the life of
+   * this sealer, whatever their encoding.
+   */
+  readonly #failures = new Map<string, string>()
+  #failureChars = 0
   /** Hits and inserts so far: the clock of the cache's eviction order. */
   #uses = 0
   readonly #keys = new Map<string, Key>()
@@ -286,12 +303,13 @@ class IronSealer implements Sealer {
   }
 
   unsealCached(token: string, now: number, maxLifetimeMs: number): UnsealResult | undefined {
-    if (typeof token !== 'string' || this.#results.size === 0) return undefined
+    if (typeof token !== 'string') return undefined
+    if (this.#results.size === 0) return this.#failed(token)
     const key = resultKey(token)
     const hit = this.#results.get(key)
     // Only tokens that passed every check of #open are stored, and each accepted token has exactly
     // one spelling, so equal strings are the same seal. Expiry depends on `now`: checked every time.
-    if (hit === undefined || hit.token !== token) return undefined
+    if (hit === undefined || hit.token !== token) return this.#failed(token)
     const failure = checkExpiry(hit.expiresAt, now, maxLifetimeMs)
     if (failure !== undefined) {
       if (failure === kExpired) this.#results.delete(key)
@@ -313,6 +331,35 @@ class IronSealer implements Sealer {
       expiresAt: hit.expiresAt,
     })
     return hit.shared
+  }
+
+  /** `bad-seal` when `token` failed its integrity check before and is still remembered. */
+  #failed(token: string): UnsealResult | undefined {
+    if (this.#failures.size === 0) return undefined
+    return this.#failures.get(resultKey(token)) === token ? kBadSeal : undefined
+  }
+
+  /** Remembers that `token`'s seal is false (bounded in entries and characters); returns the failure. */
+  #rememberFailure(token: string): UnsealResult {
+    const limit = this.#cacheSize
+    if (!this.#requireExpiry || limit <= 0 || token.length > kFailureChars) return kBadSeal
+    const key = resultKey(token)
+    const old = this.#failures.get(key)
+    if (old !== undefined) {
+      this.#failures.delete(key)
+      this.#failureChars -= old.length
+    }
+    while (this.#failures.size >= limit || this.#failureChars + token.length > kFailureChars) {
+      const oldest = this.#failures.entries().next()
+      if (oldest.done === true) break
+      this.#failures.delete(oldest.value[0])
+      this.#failureChars -= oldest.value[1].length
+    }
+    // A copy of its own: the token is often a slice of the request's whole Cookie header, which a
+    // reference would keep alive.
+    this.#failures.set(key, ` ${token}`.slice(1))
+    this.#failureChars += token.length
+    return kBadSeal
   }
 
   #openSync(token: string, now: number, maxLifetimeMs: number): UnsealResult {
@@ -417,7 +464,7 @@ class IronSealer implements Sealer {
     if (integrity instanceof Promise) integrity = (yield integrity) as KeyLookup
     let genuine = backend.verify(integrity.key, mac, macBase)
     if (genuine instanceof Promise) genuine = (yield genuine) as boolean
-    if (!genuine) return kBadSeal
+    if (!genuine) return this.#rememberFailure(token)
     // Keys are remembered only for salts that proved genuine, so forged salts cannot churn the cache.
     if (integrity.fresh) this.#rememberKey(keyName, 'integrity', integritySalt, integrity.key)
 
@@ -429,7 +476,8 @@ class IronSealer implements Sealer {
       if (plain instanceof Promise) plain = (yield plain) as Uint8Array
       json = kDecoder.decode(plain)
     } catch {
-      return kBadSeal
+      // Genuine MAC, content that does not decrypt: sealed by a broken sealer, and never otherwise.
+      return this.#rememberFailure(token)
     }
     if (encryption.fresh) this.#rememberKey(keyName, 'encryption', encryptionSalt, encryption.key)
 
@@ -437,7 +485,7 @@ class IronSealer implements Sealer {
     try {
       payload = JSON.parse(json)
     } catch {
-      return kBadSeal
+      return this.#rememberFailure(token)
     }
     if (requireExpiry) {
       remember(this.#results, this.#cacheSize, resultKey(token), {
