@@ -18,6 +18,7 @@ export const alias = {
   '@x/session-hono/context': pkg('hono', 'src/context.ts'),
   '@x/session-hono': pkg('hono'),
   '@x/session-redis': pkg('redis'),
+  '@x/session-postgres': pkg('postgres'),
   '@x/session-conformance-tests': pkg('conformance-tests'),
 }
 
