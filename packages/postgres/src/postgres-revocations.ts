@@ -70,9 +70,10 @@ export function postgresRevocations(options: PostgresRevocationsOptions): Postgr
   if (typeof onEvent !== 'function') invalid(WHAT, '`onEvent` must be a function')
 
   const sql = {
-    // Subjects travel as one JSON array, so any number of them is one statement with one text.
+    // Subjects travel as one JSON array, so any number of them is one statement with one text;
+    // typed as text, since postgres.js would JSON-encode a value it is told is json a second time.
     get: statement(
-      `SELECT "subject", "not_before" FROM ${t} WHERE "subject" IN (SELECT json_array_elements_text($1::json)) AND "expires_at" > $2`,
+      `SELECT "subject", "not_before" FROM ${t} WHERE "subject" IN (SELECT json_array_elements_text($1::text::json)) AND "expires_at" > $2`,
     ),
     // A live row only ever goes up, in time and in ttl; an expired one is replaced outright.
     set: statement(
