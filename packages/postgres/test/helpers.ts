@@ -268,6 +268,8 @@ export function signal(server: PostgresProcess, name: NodeJS.Signals): void {
         // gone already
       }
     }
+    // runuser stops itself when its child stops (as su does), and nothing else wakes it.
+    if (name === 'SIGCONT') server.child.kill('SIGCONT')
     return
   }
   try {
