@@ -50,6 +50,7 @@ const config = {
   soak: quick ? { sessions: 5_000, maxEntries: 1_000, cacheSize: 250 } : { sessions: 100_000 },
 }
 const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+const POSTGRES_URL = process.env.POSTGRES_URL || 'postgres://postgres@127.0.0.1:5432/test'
 const runId = `${Date.now().toString(36)}${process.pid}`
 const secret = `bench-secret-${runId}-0123456789abcdefghijklmnop`
 
@@ -79,6 +80,7 @@ for (const name of [
   '@hapi/iron',
   'autocannon',
   'redis',
+  'pg',
 ]) {
   try {
     versions[name] = JSON.parse(
@@ -126,7 +128,12 @@ const PEERS = {
   koa: [['koa-session', 'cookie', 'koa-session (cookie)']],
   hono: [['hono-sessions', 'cookie', 'hono-sessions (iron)']],
 }
-const STORE_LABEL = { cookie: 'cookie store', memory: 'memory store', redis: 'Redis store' }
+const STORE_LABEL = {
+  cookie: 'cookie store',
+  memory: 'memory store',
+  redis: 'Redis store',
+  postgres: 'PostgreSQL store',
+}
 
 async function detectRedis() {
   try {
@@ -153,10 +160,56 @@ async function detectRedis() {
   }
 }
 
+/** This run's own schema on the shared database, with the store's tables; dropped at the end. */
+const POSTGRES_SCHEMA = `xbench_${runId}`
+
+async function preparePostgres() {
+  let createSessionTables
+  let pg
+  try {
+    ;({ createSessionTables } = await import('@x/session-postgres'))
+    pg = (await import('pg')).default
+  } catch (error) {
+    return {
+      ok: false,
+      reason: `@x/session-postgres is not importable (${String(error.message).split('\n')[0]})`,
+    }
+  }
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 1000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${POSTGRES_SCHEMA}"`)
+    await createSessionTables(client, { schema: POSTGRES_SCHEMA })
+    return { ok: true }
+  } catch (error) {
+    return { ok: false, reason: `PostgreSQL does not answer at ${POSTGRES_URL} (${error.message})` }
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+async function dropPostgresSchema() {
+  const pg = (await import('pg')).default
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 1000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    await client.query(`DROP SCHEMA IF EXISTS "${POSTGRES_SCHEMA}" CASCADE`)
+  } catch (error) {
+    log(`could not drop the bench schema ${POSTGRES_SCHEMA}: ${error.message}`)
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
 const redis = args['no-http'] ? { ok: false, reason: 'no HTTP scenarios' } : await detectRedis()
-const stores = ['cookie', 'memory', ...(redis.ok ? ['redis'] : [])]
+const postgres = args['no-http'] ? { ok: false, reason: 'no HTTP scenarios' } : await preparePostgres()
+const stores = ['cookie', 'memory', ...(redis.ok ? ['redis'] : []), ...(postgres.ok ? ['postgres'] : [])]
 if (!redis.ok) log(`Redis store: skipped: ${redis.reason}`)
 else meta.redis = REDIS_URL
+if (!postgres.ok) log(`PostgreSQL store: skipped: ${postgres.reason}`)
+else meta.postgres = POSTGRES_URL.replace(/\/\/[^@/]*@/, '//')
 
 /**
  * A cookie the size of this project's 200-byte session cookie (about 700 characters): sent to the
@@ -187,6 +240,8 @@ const add = (framework, library, libraryLabel, store, kind, peer) => {
       secret,
       redisUrl: REDIS_URL,
       redisPrefix: `xbench:${runId}:${framework}:`,
+      postgresUrl: POSTGRES_URL,
+      postgresSchema: POSTGRES_SCHEMA,
     },
   })
 }
@@ -442,6 +497,8 @@ summarize(shown)
 const goalList = goals(shown, crypto)
 
 if (!redis.ok) meta.redisSkipped = redis.reason
+if (!postgres.ok) meta.postgresSkipped = postgres.reason
+else await dropPostgresSchema()
 const report = {
   meta,
   scenarios: shown.map(({ spec: _spec, ...s }) => ({ ...s, kindLabel: KIND_LABEL[s.kind] })),

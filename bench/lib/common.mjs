@@ -36,8 +36,9 @@ let counter = 0
 export const nextValue = () => ++counter
 
 /**
- * This project's store for a scenario: undefined (cookie store), a memory store, or a Redis store
- * on its own connection and key prefix. `close` deletes the keys this server wrote.
+ * This project's store for a scenario: undefined (cookie store), a memory store, a Redis store
+ * on its own connection and key prefix, or a PostgreSQL store on its own pool in the run's schema.
+ * `close` deletes the keys this server wrote (Redis) or closes the pool.
  */
 export async function projectStore(spec, core) {
   if (spec.store === 'cookie') return { store: undefined, close: async () => {} }
@@ -60,6 +61,16 @@ export async function projectStore(spec, core) {
         await client.quit()
       },
     }
+  }
+  if (spec.store === 'postgres') {
+    const { postgresStore } = await import('@x/session-postgres')
+    const pg = (await import('pg')).default
+    // As many connections as the load generator keeps open: no request waits for the pool.
+    const pool = new pg.Pool({ connectionString: spec.postgresUrl, max: 10 })
+    pool.on('error', (error) => console.error('postgres pool error:', error.message))
+    const store = postgresStore({ client: pool, schema: spec.postgresSchema, cleanupInterval: 0 })
+    // The run drops its schema at the end, rows included.
+    return { store, close: () => pool.end() }
   }
   throw new Error(`unknown store ${spec.store}`)
 }

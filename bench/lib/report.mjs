@@ -253,7 +253,8 @@ export function svgChart(scenarios, title) {
     for (const s of rows.filter((r) => r.frameworkLabel === fw)) {
       const color = s.peer
         ? '#9ca3af'
-        : ({ cookie: '#2563eb', memory: '#16a34a', redis: '#dc2626' }[s.store] ?? '#4b5563')
+        : ({ cookie: '#2563eb', memory: '#16a34a', redis: '#dc2626', postgres: '#7c3aed' }[s.store] ??
+          '#4b5563')
       parts.push(
         `<text x="${labelW - 8}" y="${y + 13}" text-anchor="end">${esc(`${s.libraryLabel} · ${s.kind}`)}</text>`,
         `<rect x="${labelW}" y="${y + 3}" width="${(x(s.ratio) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${color}"/>`,
@@ -283,7 +284,7 @@ export function svgChart(scenarios, title) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 110}" height="${height}" font-family="system-ui, sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>
-<text x="10" y="36" fill="#6b7280">Bars: median req/s as a share of the same framework's bare median (blue cookie store, green memory store, red Redis store, grey peers).</text>
+<text x="10" y="36" fill="#6b7280">Bars: median req/s as a share of the same framework's bare median (blue cookie store, green memory store, red Redis store, purple PostgreSQL store, grey peers).</text>
 <text x="10" y="50" fill="#6b7280">Black tick and value in brackets: the same ratio per server CPU-second, steadier when other work shares the machine.</text>
 ${guides}
 ${parts.join('\n')}
@@ -302,7 +303,7 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
       `autocannon ${meta.versions.autocannon}, ${meta.connections} connections; ${meta.rounds} interleaved round(s) of ` +
       `${meta.warmupLabel} warm-up + ${meta.durationSeconds} s; ` +
       `load average ${meta.loadavgAtStart.join(' ')} at start, ${meta.loadavgAtEnd.join(' ')} at end. ` +
-      `Ran in ${fmtTime(meta.seconds)}${meta.redisSkipped ? `; Redis store skipped: ${meta.redisSkipped}` : ''}.`,
+      `Ran in ${fmtTime(meta.seconds)}${meta.redisSkipped ? `; Redis store skipped: ${meta.redisSkipped}` : ''}${meta.postgresSkipped ? `; PostgreSQL store skipped: ${meta.postgresSkipped}` : ''}.`,
     '',
   )
   if (scenarios.length) {
