@@ -19,10 +19,12 @@ export async function postgresStoreCases(): Promise<StoreCase[]> {
   const schema = uniqueSchema('conformance')
   let sql: postgres.Sql | undefined
   let ready: Promise<unknown> | undefined
+  let created = false
   return [
     {
       name: 'postgres store',
       async create(clock) {
+        created = true
         ready ??= createSchema(POSTGRES_URL, schema)
         await ready
         sql ??= postgres(POSTGRES_URL, { max: 4, onnotice: () => {} })
@@ -31,7 +33,7 @@ export async function postgresStoreCases(): Promise<StoreCase[]> {
       },
       async dispose() {
         await sql?.end()
-        if (ready) await dropSchema(POSTGRES_URL, schema)
+        if (created) await dropSchema(POSTGRES_URL, schema)
       },
     },
   ]
