@@ -21,6 +21,13 @@ export interface StoreFactory {
   realTime?: boolean
   /** The store implements `listByUser` / `deleteByUser` (S6). @default true when the methods exist */
   userIndex?: boolean
+  /**
+   * The store is bounded: it keeps at most this many sessions (S9 writes 1.2 times as many
+   * anonymous ones after a bound one). Leave unset for a store that never evicts early.
+   */
+  maxEntries?: number
+  /** The `maxDataSize` of the stores `create` returns, in bytes (S10). @default 1048576 */
+  maxDataSize?: number
   dispose?(): Promise<void>
 }
 
@@ -210,6 +217,71 @@ export function describeStoreConformance(factory: StoreFactory): void {
       failing.failing = false
       const after = await request(manager, first.cookie, () => {})
       expect((after.session as unknown as { toJSON(): unknown }).toJSON()).toEqual({ user: 'ada' })
+    })
+
+    const { maxEntries } = factory
+    if (maxEntries !== undefined) {
+      it(`S9: ${Math.ceil(maxEntries * 1.2)} anonymous sessions do not push out an earlier bound one`, async () => {
+        const bound = testId()
+        await store.set(bound, record({ cart: 1 }, 1, `user-${testId()}`), { ttl: 600 })
+        const first = testId()
+        await store.set(first, record({}, 1), { ttl: 600 })
+        const writes = Math.ceil(maxEntries * 1.2)
+        for (let i = 0; i < writes; i++) await store.set(testId(), record({ i }, 1), { ttl: 600 })
+        expect((await store.get(bound))?.data).toEqual({ cart: 1 })
+        // The bound held: it was the anonymous sessions that went, oldest first.
+        expect(await store.get(first)).toBeUndefined()
+      })
+    }
+
+    const maxDataSize = factory.maxDataSize ?? 1_048_576
+    /** Data whose JSON is exactly `bytes` long in UTF-8, made of `char` (1 or 2 bytes) and padding. */
+    const dataOf = (bytes: number, char: 'x' | 'é') => {
+      const room = bytes - '{"v":""}'.length
+      const width = char === 'x' ? 1 : 2
+      return { v: char.repeat(Math.floor(room / width)) + 'x'.repeat(room % width) }
+    }
+
+    it(`S10: data over maxDataSize (${maxDataSize} bytes of JSON) is refused with ERR_SESSION_TOO_LARGE and nothing changes`, async () => {
+      const id = testId()
+      expect(await store.set(id, record({ keep: 1 }, 1), { ttl: 60 })).toBe('ok')
+      for (const char of ['x', 'é'] as const) {
+        const error = await store.set(id, record(dataOf(maxDataSize + 1, char), 2), { ttl: 60 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(SessionError.is(error) && error.code, `${char}`).toBe('ERR_SESSION_TOO_LARGE')
+        const read = await store.get(id)
+        expect(read?.data).toEqual({ keep: 1 })
+        expect(read?.version).toBe(1)
+      }
+      // Exactly at the limit is accepted, counted in bytes: 'é' is two.
+      const at = dataOf(maxDataSize, 'é')
+      expect(await store.set(id, record(at, 2), { ttl: 60, expectVersion: 1 })).toBe('ok')
+      expect((await store.get(id))?.data).toEqual(at)
+    })
+
+    it('S10: the engine passes ERR_SESSION_TOO_LARGE through to the request, not as a store failure', async () => {
+      const events: string[] = []
+      const manager = createSessionManager({
+        secret: SECRET,
+        store,
+        onEvent: (event) => events.push(event.type),
+      })
+      const { cookie } = await request(manager, undefined, (s) => {
+        s.keep = 1
+      })
+      const cycle = manager.begin({ cookieHeader: cookie })
+      const session = (await cycle.load()) as unknown as Record<string, unknown>
+      session.big = 'x'.repeat(maxDataSize)
+      const error = await cycle.commit().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_TOO_LARGE')
+      expect(events).not.toContain('store-error')
+      const after = await request(manager, cookie, () => {})
+      expect((after.session as unknown as { toJSON(): unknown }).toJSON()).toEqual({ keep: 1 })
     })
 
     it('S8: ids are validated before any I/O', async () => {

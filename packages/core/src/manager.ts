@@ -856,6 +856,16 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   /**
+   * The error a failed write ends the request with. A store that refuses the data (over its
+   * `maxDataSize`) has answered, not failed: its error goes to the app as it is, not as a 503.
+   */
+  #setFailed(error: unknown): SessionError {
+    if (SessionError.is(error) && error.code === SessionErrorCode.TOO_LARGE) return error
+    this.#opts.emit({ type: 'store-error', operation: 'set', error })
+    return storeError(error)
+  }
+
+  /**
    * Version-checked save. On conflict, re-reads and re-applies only the keys this request changed,
    * so parallel requests writing different keys all persist. Returns false when the record was
    * deleted meanwhile (a logout): a slow request must not bring the session back.
@@ -877,8 +887,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       try {
         result = await store.set(this.idOf(state), record, { ttl, expectVersion: state.version })
       } catch (error) {
-        emit({ type: 'store-error', operation: 'set', error })
-        throw storeError(error)
+        throw this.#setFailed(error)
       }
       if (result === 'ok') {
         state.pendingWrite = false
