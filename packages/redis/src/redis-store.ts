@@ -1,4 +1,6 @@
 import {
+  checkDataSize,
+  DEFAULT_MAX_DATA_SIZE,
   isSessionId,
   SessionError,
   SessionErrorCode,
@@ -43,10 +45,16 @@ export interface RedisStoreOptions {
    * @default a `console.warn` naming the reason
    */
   onEvent?: (event: RedisStoreEvent) => void
+  /**
+   * Largest session data accepted, in bytes of its JSON (UTF-8); a bigger save rejects with
+   * `ERR_SESSION_TOO_LARGE` and writes nothing. @default 1048576 (1 MiB)
+   */
+  maxDataSize?: number
 }
 
 export const redisStoreDefaults = Object.freeze({
   prefix: 'sess:',
+  maxDataSize: DEFAULT_MAX_DATA_SIZE,
 })
 
 /** A `SessionStore` with the per-user index: everything `createSessionManager({ store })` can use. */
@@ -73,6 +81,9 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function')
     throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `clock` must be a function')
+  const maxDataSize = options.maxDataSize ?? redisStoreDefaults.maxDataSize
+  if (!Number.isSafeInteger(maxDataSize) || maxDataSize < 2)
+    invalid(`maxDataSize must be a whole number of bytes of at least 2, got ${String(maxDataSize)}`)
   const onEvent = options.onEvent ?? warn
   if (typeof onEvent !== 'function')
     throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `onEvent` must be a function')
@@ -130,6 +141,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       const user = session.user
       if (user !== undefined) checkUser(user)
       const data = json(session.data)
+      checkDataSize(data, maxDataSize)
       const now = clock()
       let promise = 0
       for (let attempt = 1; ; attempt++) {
