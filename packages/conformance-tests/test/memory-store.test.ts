@@ -4,6 +4,11 @@ import { describe, expect, it } from 'vitest'
 import { describeRevocationConformance, describeStoreConformance, testId } from '../src/index.js'
 
 describeStoreConformance({ name: 'memory', maxEntries: 10_000, create: (clock) => memoryStore({ clock }) })
+// A store without `apply`: the engine's version-checked path, re-applying on a conflict.
+describeStoreConformance({
+  name: 'memory without apply',
+  create: (clock) => ({ ...memoryStore({ clock }), apply: undefined }),
+})
 
 describe('memory store bounds', () => {
   it('keeps at most maxEntries, dropping the least recently written', async () => {

@@ -27,4 +27,10 @@ export {
   type TokenHeaderOptions,
 } from './options.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
-export type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
+export type {
+  RevocationStore,
+  SessionChange,
+  SessionStore,
+  StoredSession,
+  StoreSetOptions,
+} from './store.js'

@@ -137,6 +137,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       })
       return 'ok'
     },
+    // No await inside: the read, the merge and the write are one synchronous step, so requests
+    // of one session that write at once each keep their keys.
+    async apply(id, change, opts) {
+      checkId(id)
+      const entry = live(id)
+      if (!entry) return undefined
+      const data = JSON.parse(entry.json) as Record<string, unknown>
+      for (const key of change.remove) delete data[key]
+      for (const key of Object.keys(change.set)) {
+        if (key === '__proto__')
+          Object.defineProperty(data, key, {
+            value: change.set[key],
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          })
+        else data[key] = change.set[key]
+      }
+      const json = JSON.stringify(data)
+      checkDataSize(json, maxDataSize)
+      put(id, {
+        json,
+        createdAt: entry.createdAt,
+        refreshedAt: change.refreshedAt,
+        version: entry.version + 1,
+        expiresAt: clock() + opts.ttl * 1000,
+        user: change.bind ? change.bind.user : entry.user,
+      })
+      return entry.version + 1
+    },
     async delete(id) {
       checkId(id)
       remove(id)
