@@ -887,9 +887,10 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   /**
-   * Version-checked save, for stores without `apply`. On conflict, re-reads and re-applies only the keys this request changed,
-   * so parallel requests writing different keys all persist. Returns false when the record was
-   * deleted meanwhile (a logout): a slow request must not bring the session back.
+   * Saves the session. A store with `apply` merges this request's changes itself; otherwise a
+   * version-checked save that, on conflict, re-reads and re-applies only the keys this request
+   * changed, so parallel requests writing different keys all persist. Returns false when the
+   * record was deleted meanwhile (a logout): a slow request must not bring the session back.
    */
   async #persist(state: SessionState, json: string, now: number): Promise<boolean> {
     const { store, emit } = this.#opts
