@@ -79,3 +79,27 @@ export async function projectStore(spec, core) {
 export function projectOptions(spec, store) {
   return store === undefined ? { secret: spec.secret } : { secret: spec.secret, store }
 }
+
+/**
+ * connect-redis for express-session and @fastify/session (same store API) on its own node-redis
+ * connection and key prefix, as its README sets it up; `close` deletes the keys it wrote.
+ */
+export async function connectRedisStore(spec) {
+  const { RedisStore } = await import('connect-redis')
+  const { createClient } = await import('redis')
+  const client = createClient({ url: spec.redisUrl, socket: { reconnectStrategy: false } })
+  client.on('error', (error) => console.error('redis client error:', error.message))
+  await client.connect()
+  const prefix = `${spec.redisPrefix}peer:`
+  return {
+    store: new RedisStore({ client, prefix }),
+    close: async () => {
+      const keys = []
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+        keys.push(...(Array.isArray(batch) ? batch : [batch]))
+      }
+      if (keys.length > 0) await client.del(keys)
+      await client.quit()
+    },
+  }
+}

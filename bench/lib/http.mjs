@@ -84,7 +84,7 @@ export async function verify(kind, base, cookies) {
     }
     return
   }
-  if (kind === 'write') {
+  if (kind === 'write' || kind === 'contention') {
     const jar = new Map(
       cookies[0].split('; ').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]),
     )

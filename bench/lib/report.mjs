@@ -9,6 +9,7 @@ export const KIND_LABEL = {
   untouched: 'untouched route (no cookie)',
   read: 'read (valid cookie, unchanged)',
   write: 'write (new Set-Cookie)',
+  contention: 'contention (one session on every connection, every request a write)',
 }
 
 export const median = (values) => {
@@ -60,6 +61,40 @@ function paired(s, bare, figure) {
     if (a > 0 && b > 0) ratios.push(a / b)
   }
   return median(ratios)
+}
+
+/**
+ * The contention scenarios: server CPU per request against the same framework's bare route in the
+ * same round, p99 latency and failed requests, as issue-style figures for parallel writes.
+ */
+export function contentionTable(scenarios) {
+  const bare = new Map(scenarios.filter((s) => s.kind === 'bare').map((s) => [s.framework, s]))
+  const rows = scenarios.filter((s) => s.kind === 'contention' && s.runs.length)
+  if (!rows.length) return undefined
+  const perRequest = (r) => (r.serverCpu > 0 && r.rps > 0 ? (r.serverCpu / r.rps) * 1e6 : undefined)
+  const lines = [
+    '| framework | library | median req/s | server CPU µs per request | +µs over bare | bare / write (per CPU) | p99 ms | non-2xx (all rounds) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+  ]
+  for (const s of rows) {
+    const b = bare.get(s.framework)
+    const extra = median(
+      s.runs
+        .map((run) => {
+          const base = b?.runs.find((r) => r.round === run.round)
+          const a = perRequest(run)
+          const c = base && perRequest(base)
+          return a !== undefined && c !== undefined ? a - c : undefined
+        })
+        .filter((v) => v !== undefined),
+    )
+    const own = median(s.runs.map(perRequest).filter((v) => v !== undefined))
+    const non2xx = s.runs.reduce((sum, r) => sum + (r.non2xx ?? 0), 0)
+    lines.push(
+      `| ${s.frameworkLabel} | ${s.libraryLabel} | ${int(s.median)} | ${int(own)} | ${extra === undefined ? '–' : `+${int(extra)}`} | ${ratio(s.ratioPerCpu)} | ${int(s.p99)} | ${non2xx} |`,
+    )
+  }
+  return lines.join('\n')
 }
 
 export function markdownTable(scenarios) {
@@ -313,6 +348,10 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
       markdownTable(scenarios),
       '',
     )
+  }
+  const contention = scenarios.length ? contentionTable(scenarios) : undefined
+  if (contention) {
+    md.push('## Parallel writes of one session (contention)', '', contention, '')
   }
   if (goalList.length) {
     md.push('## Speed goals (measured in this run; reported, not asserted)', '', goalsTable(goalList), '')

@@ -1,5 +1,6 @@
 export { SessionError, SessionErrorCode } from './errors.js'
 export type { InvalidReason, SessionEvent } from './events.js'
+export { checkDataSize, DEFAULT_MAX_DATA_SIZE } from './internal/data-size.js'
 export { isSessionId } from './internal/ids.js'
 export {
   type CommitResult,
@@ -12,7 +13,12 @@ export {
   type SessionCycle,
   type SessionManager,
 } from './manager.js'
-export { type MemoryStoreOptions, memoryRevocations, memoryStore } from './memory-store.js'
+export {
+  type MemoryRevocationsOptions,
+  type MemoryStoreOptions,
+  memoryRevocations,
+  memoryStore,
+} from './memory-store.js'
 export {
   defaults,
   type SessionCookieOptions,
@@ -21,4 +27,10 @@ export {
   type TokenHeaderOptions,
 } from './options.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
-export type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
+export type {
+  RevocationStore,
+  SessionChange,
+  SessionStore,
+  StoredSession,
+  StoreSetOptions,
+} from './store.js'
