@@ -1,5 +1,6 @@
 import {
   isSessionId,
+  type SessionChange,
   SessionError,
   SessionErrorCode,
   type SessionStore,
@@ -152,6 +153,13 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     touch: statement(
       `UPDATE ${t} SET "refreshed_at" = $2, "expires_at" = $3 WHERE "id" = $1 AND "expires_at" > $4`,
     ),
+    // A request's change set merged into the stored data in one statement. The merge works on the
+    // stored JSON's top-level members as raw text (json_each), so nested values are never
+    // re-encoded, and the result is compact JSON, measured against maxDataSize before it is written.
+    // Found but over the limit: "found" is 1 and "version" null, nothing written.
+    apply: statement(
+      `WITH cur AS (SELECT s."id", (SELECT '{' || COALESCE(string_agg(to_json(m."k")::text || ':' || m."v", ','), '') || '}' FROM (SELECT e."key" AS "k", e."value"::text AS "v" FROM json_each(s."data"::json) e WHERE e."key" NOT IN (SELECT json_array_elements_text($2::text::json)) AND e."key" NOT IN (SELECT json_object_keys($3::text::json)) UNION ALL SELECT n."key", n."value"::text FROM json_each($3::text::json) n) m) AS "merged" FROM ${t} s WHERE s."id" = $1 AND s."expires_at" > $9 FOR UPDATE), upd AS (UPDATE ${t} AS u SET "data" = cur."merged", "refreshed_at" = $4, "expires_at" = $5, "version" = u."version" + 1, "user_id" = CASE WHEN $6::boolean THEN $7::text ELSE u."user_id" END FROM cur WHERE u."id" = cur."id" AND octet_length(cur."merged") <= $8 RETURNING u."version") SELECT (SELECT count(*) FROM cur)::int AS "found", (SELECT "version" FROM upd) AS "version"`,
+    ),
     delete: statement(`DELETE FROM ${t} WHERE "id" = $1`),
     list: statement(`SELECT "id" FROM ${t} WHERE "user_id" = $1 AND "expires_at" > $2`),
     deleteUser: statement(
@@ -165,7 +173,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     cleanup().catch((error: unknown) => report({ type: 'cleanup-error', error })),
   )
 
-  return {
+  const store: PostgresSessionStore = {
     async get(id) {
       checkId(id)
       const [row] = await run(sql.get, [id, clock()])
@@ -195,12 +203,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
       const user = session.user
       if (user !== undefined) checkText(user, "a session's user")
       const data = json(session.data)
-      if (Buffer.byteLength(data) > maxDataSize) {
-        throw new SessionError(
-          SessionErrorCode.TOO_LARGE,
-          `${WHAT}: session data is over maxDataSize (${maxDataSize} bytes of JSON)`,
-        )
-      }
+      if (Buffer.byteLength(data) > maxDataSize) throw tooLarge(maxDataSize)
       const now = clock()
       const values: unknown[] = [
         id,
@@ -218,6 +221,40 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
             ? await run(sql.create, [...values, now])
             : await run(sql.replace, [...values, expected, now])
       return rows.length === 1 ? 'ok' : 'conflict'
+    },
+
+    async apply(id, change, opts) {
+      checkId(id)
+      const ttl = ttlMs(opts?.ttl, WHAT)
+      checkChange(change)
+      const set = json(change.set)
+      // Every key set is in the merged data, so a change that alone is too big is refused unsent.
+      if (Buffer.byteLength(set) > maxDataSize) throw tooLarge(maxDataSize)
+      const bind = change.bind
+      if (bind && bind.user !== undefined) checkText(bind.user, "a session's user")
+      const now = clock()
+      let row: Record<string, unknown> | undefined
+      try {
+        ;[row] = await run(sql.apply, [
+          id,
+          JSON.stringify(change.remove),
+          set,
+          change.refreshedAt,
+          now + ttl,
+          bind !== undefined,
+          bind?.user ?? null,
+          maxDataSize,
+          now,
+        ])
+      } catch (error) {
+        // PostgreSQL's JSON functions refuse what JSON itself allows: "\u0000", lone surrogates.
+        if (!isJsonDataError(error)) throw error
+        return applyBySet(store, id, change, opts.ttl)
+      }
+      if (integer(row?.found) !== 1) return undefined
+      const version = integer(row?.version)
+      if (version === undefined) throw tooLarge(maxDataSize)
+      return version
     },
 
     async delete(id) {
@@ -249,6 +286,73 @@ export function postgresStore(options: PostgresStoreOptions): PostgresSessionSto
     cleanup,
     close: stop,
   }
+  return store
+}
+
+/** Attempts of the fallback merge below before it gives up under contention. */
+const APPLY_ATTEMPTS = 20
+
+/**
+ * The merge of `apply` for data PostgreSQL's JSON functions cannot read ("\u0000" or a lone
+ * surrogate in a string, both valid JSON): read, merge here, version-checked save, again on a
+ * conflict. Two statements or more instead of one, for these rare sessions only.
+ */
+async function applyBySet(
+  store: SessionStore,
+  id: string,
+  change: SessionChange,
+  ttl: number,
+): Promise<number | undefined> {
+  for (let attempt = 0; attempt < APPLY_ATTEMPTS; attempt++) {
+    const stored = await store.get(id)
+    if (!stored) return undefined
+    const data: Record<string, unknown> = { ...stored.data }
+    for (const key of change.remove) delete data[key]
+    for (const [key, value] of Object.entries(change.set)) {
+      // A plain assignment of "__proto__" would replace the prototype instead of adding a key.
+      Object.defineProperty(data, key, { value, writable: true, enumerable: true, configurable: true })
+    }
+    const version = stored.version + 1
+    const user = change.bind ? change.bind.user : stored.user
+    const record: StoredSession = {
+      data,
+      createdAt: stored.createdAt,
+      refreshedAt: change.refreshedAt,
+      version,
+      ...(user === undefined ? {} : { user }),
+    }
+    if ((await store.set(id, record, { ttl, expectVersion: stored.version })) === 'ok') return version
+  }
+  throw new Error(`@x/session-postgres: ${WHAT}: apply() met a conflict ${APPLY_ATTEMPTS} times in a row`)
+}
+
+/** SQLSTATE class 22 (data exception): what PostgreSQL answers when it cannot decode a JSON string. */
+function isJsonDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'string' && code.startsWith('22')
+}
+
+function checkChange(change: SessionChange): void {
+  if (
+    change === null ||
+    typeof change !== 'object' ||
+    change.set === null ||
+    typeof change.set !== 'object' ||
+    Array.isArray(change.set) ||
+    !Array.isArray(change.remove) ||
+    !change.remove.every((key) => typeof key === 'string')
+  ) {
+    invalid(WHAT, 'apply() takes { set: object, remove: string[], refreshedAt, bind? }')
+  }
+  if (!Number.isSafeInteger(change.refreshedAt))
+    invalid(WHAT, `refreshedAt must be an integer, got ${String(change.refreshedAt)}`)
+}
+
+function tooLarge(maxDataSize: number): SessionError {
+  return new SessionError(
+    SessionErrorCode.TOO_LARGE,
+    `${WHAT}: session data is over maxDataSize (${maxDataSize} bytes of JSON)`,
+  )
 }
 
 function checkId(id: unknown): void {

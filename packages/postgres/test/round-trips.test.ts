@@ -107,6 +107,11 @@ describeWith(
           await one(() => store.set(id, record({ a: 3 }, 3), { ttl: 60, expectVersion: 1 }), /^UPDATE /)
           await one(() => store.set(id, record({ a: 4 }, 4), { ttl: 60 }), /^INSERT /)
           await one(() => store.touch(id, 60, 5), /^UPDATE /)
+          await one(
+            () =>
+              store.apply(id, { set: { b: 1 }, remove: ['a'], refreshedAt: 6, bind: { user } }, { ttl: 60 }),
+            /^WITH cur AS \(SELECT /,
+          )
           await one(() => store.listByUser(user), /^SELECT /)
           await one(() => store.deleteByUser(user), /^WITH gone AS \(DELETE /)
           await one(() => store.delete(id), /^DELETE /)
@@ -157,8 +162,8 @@ describeWith(
             ;(await cycle.load()).set('n', 2)
             await cycle.commit()
           })
-          // The load, then the save.
-          expect(save.map((s) => s.split(' ')[0])).toEqual(['SELECT', 'UPDATE'])
+          // The load, then the change set merged in place (apply).
+          expect(save.map((s) => s.split(' ')[0])).toEqual(['SELECT', 'WITH'])
 
           clock.advance(700)
           const refresh = await executed(async () => {

@@ -190,6 +190,90 @@ describeWith(`postgresStore on ${POSTGRES_URL}`, shared, () => {
         })
       })
 
+      it('S11: apply merges one change set in place: keys set, keys removed, the rest as stored, user bound or unbound', async () => {
+        const s = store()
+        const id = testId()
+        await s.set(id, record({ keep: { deep: [1, 'x'] }, drop: 1, over: 'old', 'q"k': 'é' }, 1), {
+          ttl: 60,
+        })
+        const change = {
+          set: { over: 'new', added: { n: 2 }, ['__proto__']: 'own' },
+          remove: ['drop', 'absent'],
+          refreshedAt: 77,
+        }
+        expect(await s.apply(id, { ...change, bind: { user: 'ada' } }, { ttl: 60 })).toBe(2)
+        const read = await s.get(id)
+        expect(read?.data).toEqual(
+          JSON.parse('{"keep":{"deep":[1,"x"]},"over":"new","q\\"k":"é","added":{"n":2},"__proto__":"own"}'),
+        )
+        expect(Object.getPrototypeOf(read?.data)).toBe(Object.prototype)
+        expect(read).toMatchObject({ version: 2, refreshedAt: 77, user: 'ada' })
+        expect(await s.listByUser('ada')).toContain(id)
+        expect(await s.apply(id, { set: {}, remove: [], refreshedAt: 78 }, { ttl: 60 })).toBe(3)
+        expect((await s.get(id))?.user).toBe('ada')
+        expect(
+          await s.apply(id, { set: {}, remove: [], refreshedAt: 79, bind: { user: undefined } }, { ttl: 60 }),
+        ).toBe(4)
+        expect((await s.get(id))?.user).toBeUndefined()
+      })
+
+      it('S11: apply on a missing or expired session writes nothing and answers undefined', async () => {
+        const clock = createTestClock(Date.now())
+        const s = store(clock)
+        const id = testId()
+        expect(await s.apply(id, { set: { a: 1 }, remove: [], refreshedAt: 1 }, { ttl: 60 })).toBeUndefined()
+        expect(await row(id)).toBeUndefined()
+        await s.set(id, record({ a: 1 }), { ttl: 60 })
+        clock.advance(60)
+        expect(await s.apply(id, { set: { a: 2 }, remove: [], refreshedAt: 1 }, { ttl: 60 })).toBeUndefined()
+        expect((await row(id)).data).toBe('{"a":1}')
+      })
+
+      it('S10: apply whose merged data would pass maxDataSize is refused with ERR_SESSION_TOO_LARGE, nothing written', async () => {
+        const s = postgresStore({
+          client: kind === 'pg' ? pool : sql,
+          schema,
+          cleanupInterval: 0,
+          maxDataSize: 100,
+        })
+        const id = testId()
+        // {"a":"x…"} at 60 bytes; adding ,"b":"é…" makes it 101: each part alone fits.
+        await s.set(id, record({ a: 'x'.repeat(52) }), { ttl: 60 })
+        await expect(
+          s.apply(id, { set: { b: 'é'.repeat(17) }, remove: [], refreshedAt: 2 }, { ttl: 60 }),
+        ).rejects.toMatchObject({
+          code: 'ERR_SESSION_TOO_LARGE',
+        })
+        expect(await s.get(id)).toMatchObject({ data: { a: 'x'.repeat(52) }, version: 1 })
+        // One byte less is exactly at the limit, and accepted.
+        expect(
+          await s.apply(id, { set: { b: `${'é'.repeat(16)}x` }, remove: [], refreshedAt: 2 }, { ttl: 60 }),
+        ).toBe(2)
+      })
+
+      it('S11: apply merges data that PostgreSQL cannot decode (\\u0000, lone surrogates) by version-checked saves', async () => {
+        const s = store()
+        const id = testId()
+        const odd = { nul: 'a\u0000b', lone: '\uD800', ['k\u0000']: 1 }
+        await s.set(id, record(odd, 1), { ttl: 60 })
+        expect(
+          await s.apply(id, { set: { more: 'x\u0000' }, remove: ['lone'], refreshedAt: 5 }, { ttl: 60 }),
+        ).toBe(2)
+        expect(await s.get(id)).toMatchObject({
+          data: { nul: 'a\u0000b', ['k\u0000']: 1, more: 'x\u0000' },
+          version: 2,
+          refreshedAt: 5,
+        })
+        // Concurrent merges on such data still keep every key.
+        await Promise.all(
+          Array.from({ length: 5 }, (_, i) =>
+            s.apply(id, { set: { [`p${i}`]: i }, remove: [], refreshedAt: 6 }, { ttl: 60 }),
+          ),
+        )
+        const data = (await s.get(id))?.data ?? {}
+        for (let i = 0; i < 5; i++) expect(data[`p${i}`]).toBe(i)
+      })
+
       it('cleanup() deletes expired rows only, in batches, and reports how many', async () => {
         const clock = createTestClock(Date.now() + 10 * 365 * 86_400_000)
         const s = postgresStore({
