@@ -257,13 +257,20 @@ describeWith(`postgresStore on ${POSTGRES_URL}`, shared, () => {
         const odd = { nul: 'a\u0000b', lone: '\uD800', ['k\u0000']: 1 }
         await s.set(id, record(odd, 1), { ttl: 60 })
         expect(
-          await s.apply(id, { set: { more: 'x\u0000' }, remove: ['lone'], refreshedAt: 5 }, { ttl: 60 }),
+          await s.apply(
+            id,
+            { set: { more: 'x\u0000', ['__proto__']: 'own' }, remove: ['lone'], refreshedAt: 5 },
+            { ttl: 60 },
+          ),
         ).toBe(2)
         expect(await s.get(id)).toMatchObject({
           data: { nul: 'a\u0000b', ['k\u0000']: 1, more: 'x\u0000' },
           version: 2,
           refreshedAt: 5,
         })
+        const read = await s.get(id)
+        expect(Object.getPrototypeOf(read?.data)).toBe(Object.prototype)
+        expect(Object.hasOwn(read?.data ?? {}, '__proto__')).toBe(true)
         // Concurrent merges on such data still keep every key.
         await Promise.all(
           Array.from({ length: 5 }, (_, i) =>
