@@ -1,9 +1,16 @@
 import express from 'express'
-import { nextValue, projectOptions, projectStore, seedData, seedIndex } from '../lib/common.mjs'
+import {
+  connectRedisStore,
+  nextValue,
+  projectOptions,
+  projectStore,
+  seedData,
+  seedIndex,
+} from '../lib/common.mjs'
 
 const WEEK_MS = 7 * 86_400_000
 
-/** Express 5: bare, this project, express-session (memory store), iron-session. */
+/** Express 5: bare, this project, express-session (memory store or connect-redis), iron-session. */
 export async function start(spec) {
   const app = express()
   let close = async () => {}
@@ -29,6 +36,9 @@ export async function start(spec) {
 
     case 'express-session': {
       const { default: session } = await import('express-session')
+      // Its memory store, or connect-redis on the Redis store scenarios.
+      const peer = spec.store === 'redis' ? await connectRedisStore(spec) : undefined
+      if (peer) close = peer.close
       // The README's recommendations: no resave, no empty sessions; a maxAge like this project's idle timeout.
       app.use(
         session({
@@ -36,6 +46,7 @@ export async function start(spec) {
           resave: false,
           saveUninitialized: false,
           cookie: { maxAge: WEEK_MS },
+          ...(peer ? { store: peer.store } : {}),
         }),
       )
       propertyRoutes(app)

@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import Fastify from 'fastify'
-import { nextValue, projectOptions, projectStore, seedData, seedIndex } from '../lib/common.mjs'
+import {
+  connectRedisStore,
+  nextValue,
+  projectOptions,
+  projectStore,
+  seedData,
+  seedIndex,
+} from '../lib/common.mjs'
 
 const WEEK_MS = 7 * 86_400_000
 
@@ -58,6 +65,9 @@ export async function start(spec) {
       // Its README: register @fastify/cookie first; `secure: false` over plain HTTP. Its default
       // memory store. `rolling: false` and `saveUninitialized: false` (both default to true), or
       // every request would send the cookie and an unchanged read would be a write.
+      // Its default memory store, or connect-redis (its README lists it) on the Redis store scenarios.
+      const peer = spec.store === 'redis' ? await connectRedisStore(spec) : undefined
+      if (peer) close = peer.close
       await app.register(fastifyCookie)
       await app.register(fastifySession, {
         secret: spec.secret,
@@ -65,6 +75,7 @@ export async function start(spec) {
         cookie: { secure: false, maxAge: WEEK_MS },
         saveUninitialized: false,
         rolling: false,
+        ...(peer ? { store: peer.store } : {}),
       })
       propertyRoutes(app)
       break

@@ -36,8 +36,9 @@ let counter = 0
 export const nextValue = () => ++counter
 
 /**
- * This project's store for a scenario: undefined (cookie store), a memory store, or a Redis store
- * on its own connection and key prefix. `close` deletes the keys this server wrote.
+ * This project's store for a scenario: undefined (cookie store), a memory store, a Redis store
+ * on its own connection and key prefix, or a PostgreSQL store on its own pool in the run's schema.
+ * `close` deletes the keys this server wrote (Redis) or closes the pool.
  */
 export async function projectStore(spec, core) {
   if (spec.store === 'cookie') return { store: undefined, close: async () => {} }
@@ -61,10 +62,44 @@ export async function projectStore(spec, core) {
       },
     }
   }
+  if (spec.store === 'postgres') {
+    const { postgresStore } = await import('@x/session-postgres')
+    const pg = (await import('pg')).default
+    // As many connections as the load generator keeps open: no request waits for the pool.
+    const pool = new pg.Pool({ connectionString: spec.postgresUrl, max: 10 })
+    pool.on('error', (error) => console.error('postgres pool error:', error.message))
+    const store = postgresStore({ client: pool, schema: spec.postgresSchema, cleanupInterval: 0 })
+    // The run drops its schema at the end, rows included.
+    return { store, close: () => pool.end() }
+  }
   throw new Error(`unknown store ${spec.store}`)
 }
 
 /** The options this project gets in every framework: defaults, plus the store. */
 export function projectOptions(spec, store) {
   return store === undefined ? { secret: spec.secret } : { secret: spec.secret, store }
+}
+
+/**
+ * connect-redis for express-session and @fastify/session (same store API) on its own node-redis
+ * connection and key prefix, as its README sets it up; `close` deletes the keys it wrote.
+ */
+export async function connectRedisStore(spec) {
+  const { RedisStore } = await import('connect-redis')
+  const { createClient } = await import('redis')
+  const client = createClient({ url: spec.redisUrl, socket: { reconnectStrategy: false } })
+  client.on('error', (error) => console.error('redis client error:', error.message))
+  await client.connect()
+  const prefix = `${spec.redisPrefix}peer:`
+  return {
+    store: new RedisStore({ client, prefix }),
+    close: async () => {
+      const keys = []
+      for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+        keys.push(...(Array.isArray(batch) ? batch : [batch]))
+      }
+      if (keys.length > 0) await client.del(keys)
+      await client.quit()
+    },
+  }
 }

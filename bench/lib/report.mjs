@@ -9,6 +9,7 @@ export const KIND_LABEL = {
   untouched: 'untouched route (no cookie)',
   read: 'read (valid cookie, unchanged)',
   write: 'write (new Set-Cookie)',
+  contention: 'contention (one session on every connection, every request a write)',
 }
 
 export const median = (values) => {
@@ -60,6 +61,40 @@ function paired(s, bare, figure) {
     if (a > 0 && b > 0) ratios.push(a / b)
   }
   return median(ratios)
+}
+
+/**
+ * The contention scenarios: server CPU per request against the same framework's bare route in the
+ * same round, p99 latency and failed requests, as issue-style figures for parallel writes.
+ */
+export function contentionTable(scenarios) {
+  const bare = new Map(scenarios.filter((s) => s.kind === 'bare').map((s) => [s.framework, s]))
+  const rows = scenarios.filter((s) => s.kind === 'contention' && s.runs.length)
+  if (!rows.length) return undefined
+  const perRequest = (r) => (r.serverCpu > 0 && r.rps > 0 ? (r.serverCpu / r.rps) * 1e6 : undefined)
+  const lines = [
+    '| framework | library | median req/s | server CPU µs per request | +µs over bare | bare / write (per CPU) | p99 ms | non-2xx (all rounds) |',
+    '|---|---|--:|--:|--:|--:|--:|--:|',
+  ]
+  for (const s of rows) {
+    const b = bare.get(s.framework)
+    const extra = median(
+      s.runs
+        .map((run) => {
+          const base = b?.runs.find((r) => r.round === run.round)
+          const a = perRequest(run)
+          const c = base && perRequest(base)
+          return a !== undefined && c !== undefined ? a - c : undefined
+        })
+        .filter((v) => v !== undefined),
+    )
+    const own = median(s.runs.map(perRequest).filter((v) => v !== undefined))
+    const non2xx = s.runs.reduce((sum, r) => sum + (r.non2xx ?? 0), 0)
+    lines.push(
+      `| ${s.frameworkLabel} | ${s.libraryLabel} | ${int(s.median)} | ${int(own)} | ${extra === undefined ? '–' : `+${int(extra)}`} | ${ratio(s.ratioPerCpu)} | ${int(s.p99)} | ${non2xx} |`,
+    )
+  }
+  return lines.join('\n')
 }
 
 export function markdownTable(scenarios) {
@@ -253,7 +288,8 @@ export function svgChart(scenarios, title) {
     for (const s of rows.filter((r) => r.frameworkLabel === fw)) {
       const color = s.peer
         ? '#9ca3af'
-        : ({ cookie: '#2563eb', memory: '#16a34a', redis: '#dc2626' }[s.store] ?? '#4b5563')
+        : ({ cookie: '#2563eb', memory: '#16a34a', redis: '#dc2626', postgres: '#7c3aed' }[s.store] ??
+          '#4b5563')
       parts.push(
         `<text x="${labelW - 8}" y="${y + 13}" text-anchor="end">${esc(`${s.libraryLabel} · ${s.kind}`)}</text>`,
         `<rect x="${labelW}" y="${y + 3}" width="${(x(s.ratio) - labelW).toFixed(1)}" height="${rowH - 6}" fill="${color}"/>`,
@@ -283,7 +319,7 @@ export function svgChart(scenarios, title) {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${labelW + barW + 110}" height="${height}" font-family="system-ui, sans-serif" font-size="12">
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="10" y="20" font-size="14" font-weight="bold">${esc(title)}</text>
-<text x="10" y="36" fill="#6b7280">Bars: median req/s as a share of the same framework's bare median (blue cookie store, green memory store, red Redis store, grey peers).</text>
+<text x="10" y="36" fill="#6b7280">Bars: median req/s as a share of the same framework's bare median (blue cookie store, green memory store, red Redis store, purple PostgreSQL store, grey peers).</text>
 <text x="10" y="50" fill="#6b7280">Black tick and value in brackets: the same ratio per server CPU-second, steadier when other work shares the machine.</text>
 ${guides}
 ${parts.join('\n')}
@@ -302,7 +338,7 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
       `autocannon ${meta.versions.autocannon}, ${meta.connections} connections; ${meta.rounds} interleaved round(s) of ` +
       `${meta.warmupLabel} warm-up + ${meta.durationSeconds} s; ` +
       `load average ${meta.loadavgAtStart.join(' ')} at start, ${meta.loadavgAtEnd.join(' ')} at end. ` +
-      `Ran in ${fmtTime(meta.seconds)}${meta.redisSkipped ? `; Redis store skipped: ${meta.redisSkipped}` : ''}.`,
+      `Ran in ${fmtTime(meta.seconds)}${meta.redisSkipped ? `; Redis store skipped: ${meta.redisSkipped}` : ''}${meta.postgresSkipped ? `; PostgreSQL store skipped: ${meta.postgresSkipped}` : ''}.`,
     '',
   )
   if (scenarios.length) {
@@ -312,6 +348,10 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
       markdownTable(scenarios),
       '',
     )
+  }
+  const contention = scenarios.length ? contentionTable(scenarios) : undefined
+  if (contention) {
+    md.push('## Parallel writes of one session (contention)', '', contention, '')
   }
   if (goalList.length) {
     md.push('## Speed goals (measured in this run; reported, not asserted)', '', goalsTable(goalList), '')

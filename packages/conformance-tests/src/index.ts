@@ -11,6 +11,7 @@ export {
   type SocketClient,
   send,
 } from './client.js'
+export { describeRevocationConformance, type RevocationStoreFactory } from './revocation-suite.js'
 export { describeStoreConformance, type StoreFactory, testId } from './store-suite.js'
 export { type InstrumentedStore, instrument } from './stores.js'
 export type {

@@ -1,6 +1,7 @@
 import {
   createSessionManager,
   isSessionId,
+  type SessionChange,
   SessionError,
   type SessionStore,
   type StoredSession,
@@ -27,6 +28,12 @@ export interface StoreFactory {
    * other data give it; a store that keeps its records to itself (the memory store) has none.
    */
   namespaced?(namespace: string, clock: () => number): SessionStore | Promise<SessionStore>
+   * The store is bounded: it keeps at most this many sessions (S9 writes 1.2 times as many
+   * anonymous ones after a bound one). Leave unset for a store that never evicts early.
+   */
+  maxEntries?: number
+  /** The `maxDataSize` of the stores `create` returns, in bytes (S10). @default 1048576 */
+  maxDataSize?: number
   dispose?(): Promise<void>
 }
 
@@ -195,6 +202,61 @@ export function describeStoreConformance(factory: StoreFactory): void {
       expect(data.user).toBe('ada')
     })
 
+    /** Runs `writers` x `rounds` requests of one session at once through the engine (S4, S11). */
+    const contention = async (writers: number, rounds: number) => {
+      const counted = instrument(store)
+      const errors: unknown[] = []
+      const manager = createSessionManager({ secret: SECRET, store: counted })
+      const { cookie } = await request(manager, undefined, (s) => {
+        s.user = 'ada'
+      })
+      const before = { ...counted.calls }
+      await Promise.all(
+        Array.from({ length: writers }, async (_, w) => {
+          for (let r = 0; r < rounds; r++) {
+            try {
+              await request(manager, cookie, (s) => {
+                s[`k${w}_${r}`] = r // a key only this request writes
+                s[`tmp${w}_${r}`] = true // kept until this writer's next request deletes it
+                delete s[`tmp${w}_${r - 1}`]
+                s.last = w // the same key, written by everyone
+                void s.user // read, not changed
+              })
+            } catch (error) {
+              errors.push(error)
+            }
+          }
+        }),
+      )
+      const calls = {
+        get: counted.calls.get - before.get,
+        set: counted.calls.set - before.set,
+        apply: counted.calls.apply - before.apply,
+      }
+      const { session } = await request(manager, cookie, () => {})
+      const data = (session as unknown as { toJSON(): Record<string, unknown> }).toJSON()
+      return { errors, calls, data, hasApply: counted.apply !== undefined }
+    }
+
+    it('S4: 10 parallel writers of one session (changed, unchanged and deleted keys): no request fails and every change is kept', async () => {
+      const writers = 10
+      const rounds = 8
+      const { errors, calls, data, hasApply } = await contention(writers, rounds)
+      expect(errors).toEqual([])
+      for (let w = 0; w < writers; w++) {
+        for (let r = 0; r < rounds; r++) expect(data[`k${w}_${r}`], `k${w}_${r}`).toBe(r)
+        for (let r = 0; r < rounds - 1; r++) expect(data[`tmp${w}_${r}`], `tmp${w}_${r}`).toBeUndefined()
+        expect(data[`tmp${w}_${rounds - 1}`]).toBe(true)
+      }
+      expect(data.user).toBe('ada')
+      expect(data.last).toBeGreaterThanOrEqual(0)
+      expect(data.last).toBeLessThan(writers)
+      if (hasApply) {
+        // S11: one store round trip per write (the load's get aside): no conflict, no re-read.
+        expect(calls).toEqual({ get: writers * rounds, set: 0, apply: writers * rounds })
+      }
+    })
+
     it('S7: while the store fails, the session fails closed and the stored one is neither overwritten nor lost', async () => {
       const failing = instrument(store)
       const manager = createSessionManager({ secret: SECRET, store: failing })
@@ -245,6 +307,200 @@ export function describeStoreConformance(factory: StoreFactory): void {
       })
     }
 
+    const { maxEntries } = factory
+    if (maxEntries !== undefined) {
+      it(`S9: ${Math.ceil(maxEntries * 1.2)} anonymous sessions do not push out an earlier bound one`, async () => {
+        const bound = testId()
+        await store.set(bound, record({ cart: 1 }, 1, `user-${testId()}`), { ttl: 600 })
+        const first = testId()
+        await store.set(first, record({}, 1), { ttl: 600 })
+        const writes = Math.ceil(maxEntries * 1.2)
+        for (let i = 0; i < writes; i++) await store.set(testId(), record({ i }, 1), { ttl: 600 })
+        expect((await store.get(bound))?.data).toEqual({ cart: 1 })
+        // The bound held: it was the anonymous sessions that went, oldest first.
+        expect(await store.get(first)).toBeUndefined()
+      })
+    }
+
+    const maxDataSize = factory.maxDataSize ?? 1_048_576
+    /** Data whose JSON is exactly `bytes` long in UTF-8, made of `char` (1 or 2 bytes) and padding. */
+    const dataOf = (bytes: number, char: 'x' | 'é') => {
+      const room = bytes - '{"v":""}'.length
+      const width = char === 'x' ? 1 : 2
+      return { v: char.repeat(Math.floor(room / width)) + 'x'.repeat(room % width) }
+    }
+
+    it(`S10: data over maxDataSize (${maxDataSize} bytes of JSON) is refused with ERR_SESSION_TOO_LARGE and nothing changes`, async () => {
+      const id = testId()
+      expect(await store.set(id, record({ keep: 1 }, 1), { ttl: 60 })).toBe('ok')
+      for (const char of ['x', 'é'] as const) {
+        const error = await store.set(id, record(dataOf(maxDataSize + 1, char), 2), { ttl: 60 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(SessionError.is(error) && error.code, `${char}`).toBe('ERR_SESSION_TOO_LARGE')
+        const read = await store.get(id)
+        expect(read?.data).toEqual({ keep: 1 })
+        expect(read?.version).toBe(1)
+      }
+      // Exactly at the limit is accepted, counted in bytes: 'é' is two.
+      const at = dataOf(maxDataSize, 'é')
+      expect(await store.set(id, record(at, 2), { ttl: 60, expectVersion: 1 })).toBe('ok')
+      expect((await store.get(id))?.data).toEqual(at)
+    })
+
+    it('S10: the engine passes ERR_SESSION_TOO_LARGE through to the request, not as a store failure', async () => {
+      const events: string[] = []
+      const manager = createSessionManager({
+        secret: SECRET,
+        store,
+        onEvent: (event) => events.push(event.type),
+      })
+      const { cookie } = await request(manager, undefined, (s) => {
+        s.keep = 1
+      })
+      const cycle = manager.begin({ cookieHeader: cookie })
+      const session = (await cycle.load()) as unknown as Record<string, unknown>
+      session.big = 'x'.repeat(maxDataSize)
+      const error = await cycle.commit().then(
+        () => undefined,
+        (e: unknown) => e,
+      )
+      expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_TOO_LARGE')
+      expect(events).not.toContain('store-error')
+      const after = await request(manager, cookie, () => {})
+      expect((after.session as unknown as { toJSON(): unknown }).toJSON()).toEqual({ keep: 1 })
+    })
+
+    const change = (
+      set: Record<string, unknown>,
+      remove: string[] = [],
+      extra: Partial<SessionChange> = {},
+    ): SessionChange => ({ set, remove, refreshedAt: 5000, ...extra })
+    const withApply = () => {
+      if (!store.apply) throw new Error('unreachable: guarded by hasApply')
+      return store.apply.bind(store)
+    }
+    describe('S11: apply (stores that merge a change set themselves)', () => {
+      it('S11: merges set and removed keys, leaves the others, sets refreshedAt and the ttl, bumps the version', async (ctx) => {
+        if (!store.apply) return ctx.skip()
+        const apply = withApply()
+        const id = testId()
+        const created = record({ keep: { deep: [1, 2] }, drop: 1, change: 'a', nums: [] }, 3)
+        await store.set(id, created, { ttl: 1 })
+        expect(
+          await apply(id, change({ change: 'b', added: { x: null } }, ['drop', 'absent']), { ttl: 60 }),
+        ).toBe(4)
+        await elapse(1.2)
+        const read = await store.get(id)
+        expect(read?.data).toEqual({ keep: { deep: [1, 2] }, change: 'b', nums: [], added: { x: null } })
+        expect(read?.version).toBe(4)
+        expect(read?.refreshedAt).toBe(5000)
+        expect(read?.createdAt).toBe(created.createdAt)
+        // Values come back as they went in: floats, big integers, unicode, empty containers.
+        const values = {
+          f: 0.1 + 0.2,
+          big: 2 ** 53 - 1,
+          neg: -1e-7,
+          s: 'é\u2028"\\',
+          e: {},
+          a: [[]],
+          t: true,
+        }
+        expect(await apply(id, change(values), { ttl: 60 })).toBe(5)
+        expect((await store.get(id))?.data).toEqual({ ...read?.data, ...values })
+        // The ttl is the one of the apply: a short one ends the record.
+        await apply(id, change({}), { ttl: 1 })
+        await elapse(1.2)
+        expect(await store.get(id)).toBeUndefined()
+      })
+
+      it('S11: a missing or ended record is not brought back', async (ctx) => {
+        if (!store.apply) return ctx.skip()
+        const apply = withApply()
+        const id = testId()
+        expect(await apply(id, change({ a: 1 }), { ttl: 60 })).toBeUndefined()
+        expect(await store.get(id)).toBeUndefined()
+        await store.set(id, record({ a: 1 }), { ttl: 60 })
+        await store.delete(id)
+        expect(await apply(id, change({ a: 2 }), { ttl: 60 })).toBeUndefined()
+        expect(await store.get(id)).toBeUndefined()
+        await store.set(id, record({ a: 1 }), { ttl: 1 })
+        await elapse(1.2)
+        expect(await apply(id, change({ a: 3 }), { ttl: 60 })).toBeUndefined()
+        expect(await store.get(id)).toBeUndefined()
+      })
+
+      it('S11: 10 writers applying at once: every change kept, the version bumped once per apply', async (ctx) => {
+        if (!store.apply) return ctx.skip()
+        const apply = withApply()
+        const id = testId()
+        await store.set(id, record({ base: 1 }, 1), { ttl: 60 })
+        const writers = 10
+        const rounds = 20
+        await Promise.all(
+          Array.from({ length: writers }, async (_, w) => {
+            for (let r = 0; r < rounds; r++) {
+              const version = await apply(
+                id,
+                change({ [`k${w}_${r}`]: r, [`t${w}_${r}`]: 1 }, [`t${w}_${r - 1}`]),
+                {
+                  ttl: 60,
+                },
+              )
+              expect(version).toBeGreaterThan(1)
+            }
+          }),
+        )
+        const read = await store.get(id)
+        expect(read?.version).toBe(1 + writers * rounds)
+        const expected: Record<string, unknown> = { base: 1 }
+        for (let w = 0; w < writers; w++) {
+          for (let r = 0; r < rounds; r++) expected[`k${w}_${r}`] = r
+          expected[`t${w}_${rounds - 1}`] = 1
+        }
+        expect(read?.data).toEqual(expected)
+      })
+
+      it('S11: merged data over maxDataSize is refused with ERR_SESSION_TOO_LARGE and nothing changes', async (ctx) => {
+        if (!store.apply) return ctx.skip()
+        const apply = withApply()
+        const id = testId()
+        const half = 'x'.repeat(Math.floor(maxDataSize / 2))
+        await store.set(id, record({ a: half }, 1), { ttl: 60 })
+        const error = await apply(id, change({ b: half }), { ttl: 60 }).then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_TOO_LARGE')
+        const read = await store.get(id)
+        expect(read?.data).toEqual({ a: half })
+        expect(read?.version).toBe(1)
+        // Removing a key makes room again.
+        expect(await apply(id, change({ b: half }, ['a']), { ttl: 60 })).toBe(2)
+        expect((await store.get(id))?.data).toEqual({ b: half })
+      })
+
+      if (userIndex) {
+        it('S11: bind sets or clears the user, and the per-user index follows; no bind leaves it', async (ctx) => {
+          if (!store.apply || !store.listByUser) return ctx.skip()
+          const apply = withApply()
+          const id = testId()
+          const user = `user-${testId()}`
+          await store.set(id, record({}, 1), { ttl: 60 })
+          await apply(id, change({ a: 1 }, [], { bind: { user } }), { ttl: 60 })
+          expect((await store.get(id))?.user).toBe(user)
+          expect(await store.listByUser(user)).toEqual([id])
+          await apply(id, change({ b: 1 }), { ttl: 600 })
+          expect((await store.get(id))?.user).toBe(user)
+          expect(await store.listByUser(user)).toEqual([id])
+          await apply(id, change({ c: 1 }, [], { bind: { user: undefined } }), { ttl: 60 })
+          expect((await store.get(id))?.user).toBeUndefined()
+          expect(await store.listByUser(user)).toEqual([])
+        })
+      }
+    })
+
     it('S8: ids are validated before any I/O', async () => {
       for (const bad of [
         '',
@@ -260,6 +516,7 @@ export function describeStoreConformance(factory: StoreFactory): void {
           () => store.set(bad, record({}), { ttl: 60 }),
           () => store.delete(bad),
           ...(store.touch ? [() => store.touch?.(bad, 60, 1) as Promise<void>] : []),
+          ...(store.apply ? [() => withApply()(bad, change({}), { ttl: 60 })] : []),
         ]) {
           const error = await call().then(
             () => undefined,

@@ -2,7 +2,7 @@ import type { SessionStore, StoredSession, StoreSetOptions } from '@x/session-co
 
 /** Wraps a store to count its calls and to make it fail on demand. */
 export interface InstrumentedStore extends SessionStore {
-  readonly calls: { get: number; set: number; delete: number; touch: number }
+  readonly calls: { get: number; set: number; delete: number; touch: number; apply: number }
   /** While true, every call rejects as a down store would. */
   failing: boolean
   /**
@@ -14,7 +14,7 @@ export interface InstrumentedStore extends SessionStore {
 }
 
 export function instrument(inner: SessionStore): InstrumentedStore {
-  const calls = { get: 0, set: 0, delete: 0, touch: 0 }
+  const calls = { get: 0, set: 0, delete: 0, touch: 0, apply: 0 }
   const store: InstrumentedStore = {
     calls,
     failing: false,
@@ -42,6 +42,14 @@ export function instrument(inner: SessionStore): InstrumentedStore {
       calls.touch++
       if (store.failing) throw new Error('store down (conformance)')
       return inner.touch?.(id, ttl, refreshedAt)
+    }
+  }
+  const { apply } = inner
+  if (apply) {
+    store.apply = async (id, change, opts) => {
+      calls.apply++
+      if (store.failing) throw new Error('store down (conformance)')
+      return apply.call(inner, id, change, opts)
     }
   }
   const { listByUser, deleteByUser } = inner

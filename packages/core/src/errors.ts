@@ -28,6 +28,11 @@ export const SessionErrorCode = {
   SOCKET_READ_ONLY: 'ERR_SESSION_SOCKET_READ_ONLY',
   /** `getSession()` was called outside a request that a session middleware is handling. */
   NO_CONTEXT: 'ERR_SESSION_NO_CONTEXT',
+  /**
+   * A revocation store is full of unexpired revocations and cannot keep one more: the logout that
+   * asked for it did not take (dropping an older revocation instead would bring its sessions back).
+   */
+  REVOCATIONS_FULL: 'ERR_SESSION_REVOCATIONS_FULL',
 } as const
 
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode]

@@ -16,6 +16,7 @@ export {
   inspectSession,
   type SessionInspection,
 } from './inspect.js'
+export { checkDataSize, DEFAULT_MAX_DATA_SIZE } from './internal/data-size.js'
 export { isSessionId } from './internal/ids.js'
 export {
   type CommitResult,
@@ -29,7 +30,12 @@ export {
   type SessionManager,
   type UpgradeRequest,
 } from './manager.js'
-export { type MemoryStoreOptions, memoryRevocations, memoryStore } from './memory-store.js'
+export {
+  type MemoryRevocationsOptions,
+  type MemoryStoreOptions,
+  memoryRevocations,
+  memoryStore,
+} from './memory-store.js'
 export {
   defaults,
   type SessionCookieOptions,
@@ -38,4 +44,10 @@ export {
   type TokenHeaderOptions,
 } from './options.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
-export type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
+export type {
+  RevocationStore,
+  SessionChange,
+  SessionStore,
+  StoredSession,
+  StoreSetOptions,
+} from './store.js'

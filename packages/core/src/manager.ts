@@ -23,7 +23,7 @@ import {
   type SessionState,
   snapshotOf,
 } from './session.js'
-import type { StoredSession } from './store.js'
+import type { SessionChange, StoredSession } from './store.js'
 
 /** Browsers cap cookie lifetimes at 400 days; a longer Max-Age is cut silently, so never send one. */
 const MAX_COOKIE_AGE = 400 * 86_400
@@ -1148,13 +1148,46 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   /**
-   * Version-checked save. On conflict, re-reads and re-applies only the keys this request changed,
-   * so parallel requests writing different keys all persist. Returns false when the record was
-   * deleted meanwhile (a logout): a slow request must not bring the session back.
+   * The error a failed write ends the request with. A store that refuses the data (over its
+   * `maxDataSize`) has answered, not failed: its error goes to the app as it is, not as a 503.
+   */
+  #setFailed(error: unknown): SessionError {
+    if (SessionError.is(error) && error.code === SessionErrorCode.TOO_LARGE) return error
+    this.#opts.emit({ type: 'store-error', operation: 'set', error })
+    return storeError(error)
+  }
+
+  /**
+   * Hands the store the keys this request changed, to merge into what it holds in one atomic
+   * step: requests of one session that write at once never conflict, never re-read, never wait.
+   */
+  async #apply(state: SessionState, json: string, now: number): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil((this.expiresAt(state) - now) / 1000))
+    const change = changeOf(snapshotOf(state), state.data, state.refreshedAt)
+    if (state.pendingWrite) change.bind = { user: state.user }
+    let version: number | undefined
+    try {
+      version = await this.#opts.store?.apply?.(this.idOf(state), change, { ttl })
+    } catch (error) {
+      throw this.#setFailed(error)
+    }
+    if (version === undefined) return false
+    state.pendingWrite = false
+    state.version = version
+    state.snapshot = json
+    return true
+  }
+
+  /**
+   * Saves the session. A store with `apply` merges this request's changes itself; otherwise a
+   * version-checked save that, on conflict, re-reads and re-applies only the keys this request
+   * changed, so parallel requests writing different keys all persist. Returns false when the
+   * record was deleted meanwhile (a logout): a slow request must not bring the session back.
    */
   async #persist(state: SessionState, json: string, now: number): Promise<boolean> {
     const { store, emit } = this.#opts
     if (!store) return true
+    if (store.apply && !state.isNew) return this.#apply(state, json, now)
     for (let attempt = 0; ; attempt++) {
       const expiresAt = this.expiresAt(state)
       const ttl = Math.max(1, Math.ceil((expiresAt - now) / 1000))
@@ -1169,8 +1202,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       try {
         result = await store.set(this.idOf(state), record, { ttl, expectVersion: state.version })
       } catch (error) {
-        emit({ type: 'store-error', operation: 'set', error })
-        throw storeError(error)
+        throw this.#setFailed(error)
       }
       if (result === 'ok') {
         state.pendingWrite = false
@@ -1278,6 +1310,19 @@ function sharedData(source: object): { data: Data; json: string } {
     sharedByPayload.set(source, shared)
   }
   return shared
+}
+
+/** The top-level keys that differ between the loaded snapshot and `current`, as a store change. */
+function changeOf(snapshot: string, current: Data, refreshedAt: number): SessionChange {
+  const before = nullData(JSON.parse(snapshot) as object)
+  const set: Data = nullData({})
+  const remove: string[] = []
+  for (const key of Object.keys(current)) {
+    const value = current[key]
+    if (value !== undefined && JSON.stringify(before[key]) !== JSON.stringify(value)) set[key] = value
+  }
+  for (const key of Object.keys(before)) if (current[key] === undefined) remove.push(key)
+  return { set, remove, refreshedAt }
 }
 
 /** Applies to `base` the top-level keys that differ between the loaded snapshot and `current`. */

@@ -1,17 +1,29 @@
 import { SessionError, SessionErrorCode } from './errors.js'
+import { checkDataSize, readMaxDataSize } from './internal/data-size.js'
 import { isSessionId } from './internal/ids.js'
 import type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
 
 export interface MemoryStoreOptions {
-  /** Most sessions kept; past it the least recently written are dropped. @default 10000 */
+  /**
+   * Most sessions kept. Past it, sessions never bound to a user go first (least recently
+   * written first), so anonymous traffic cannot push a signed-in user out; bound sessions go only
+   * when no anonymous one is left. @default 10000
+   */
   maxEntries?: number
+  /**
+   * Largest session data accepted, in bytes of its JSON (UTF-8); a bigger `set` rejects with
+   * `ERR_SESSION_TOO_LARGE`. @default 1048576 (1 MiB)
+   */
+  maxDataSize?: number
   /** Current time in epoch milliseconds, for tests. @default Date.now */
   clock?: () => number
 }
 
 interface Entry {
-  /** Serialized, so that no caller can mutate what is stored through a shared reference. */
+  /** The data as JSON, so that no caller can mutate what is stored through a shared reference. */
   json: string
+  createdAt: number
+  refreshedAt: number
   version: number
   expiresAt: number
   user: string | undefined
@@ -32,8 +44,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       `maxEntries must be a positive integer, got ${String(maxEntries)}`,
     )
   }
+  const maxDataSize = readMaxDataSize(options.maxDataSize, 'memoryStore')
   const clock = options.clock ?? Date.now
+  /** Every session, in write order (oldest first). */
   const entries = new Map<string, Entry>()
+  /** The sessions bound to no user, in write order: evicted before any bound one (S9). */
+  const anonymous = new Set<string>()
   const byUser = new Map<string, Set<string>>()
 
   const live = (id: string): Entry | undefined => {
@@ -48,11 +64,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
     const entry = entries.get(id)
     if (!entry) return
     entries.delete(id)
-    if (entry.user !== undefined) {
+    if (entry.user === undefined) {
+      anonymous.delete(id)
+    } else {
       const ids = byUser.get(entry.user)
       ids?.delete(id)
       if (ids?.size === 0) byUser.delete(entry.user)
     }
+  }
+  /** Stores `entry` as the most recently written one, keeping the per-user index in step. */
+  const put = (id: string, entry: Entry) => {
+    remove(id)
+    entries.set(id, entry)
+    if (entry.user === undefined) {
+      anonymous.add(id)
+    } else {
+      const ids = byUser.get(entry.user) ?? new Set<string>()
+      byUser.set(entry.user, ids)
+      ids.add(id)
+    }
+    sweep()
   }
   const sweep = () => {
     let looked = 0
@@ -62,7 +93,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       if (entry.expiresAt <= now) remove(id)
     }
     while (entries.size > maxEntries) {
-      const oldest = entries.keys().next().value
+      const oldest = anonymous.values().next().value ?? entries.keys().next().value
       if (oldest === undefined) break
       remove(oldest)
     }
@@ -80,31 +111,61 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       checkId(id)
       const entry = live(id)
       if (!entry) return undefined
-      const record = JSON.parse(entry.json) as StoredSession
-      record.version = entry.version
+      const record: StoredSession = {
+        data: JSON.parse(entry.json) as Record<string, unknown>,
+        createdAt: entry.createdAt,
+        refreshedAt: entry.refreshedAt,
+        version: entry.version,
+      }
+      if (entry.user !== undefined) record.user = entry.user
       return record
     },
     async set(id, session, opts: StoreSetOptions) {
       checkId(id)
+      const json = JSON.stringify(session.data)
+      checkDataSize(json, maxDataSize)
       const current = live(id)
       if (opts.expectVersion !== undefined && (current?.version ?? 0) !== opts.expectVersion)
         return 'conflict'
-      const user = session.user
-      if (current?.user !== user) remove(id)
-      else entries.delete(id) // re-insert: Map order is write order, oldest first
-      entries.set(id, {
-        json: JSON.stringify(session),
+      put(id, {
+        json,
+        createdAt: session.createdAt,
+        refreshedAt: session.refreshedAt,
         version: session.version,
         expiresAt: clock() + opts.ttl * 1000,
-        user,
+        user: session.user,
       })
-      if (user !== undefined) {
-        const ids = byUser.get(user) ?? new Set<string>()
-        byUser.set(user, ids)
-        ids.add(id)
-      }
-      sweep()
       return 'ok'
+    },
+    // No await inside: the read, the merge and the write are one synchronous step, so requests
+    // of one session that write at once each keep their keys.
+    async apply(id, change, opts) {
+      checkId(id)
+      const entry = live(id)
+      if (!entry) return undefined
+      const data = JSON.parse(entry.json) as Record<string, unknown>
+      for (const key of change.remove) delete data[key]
+      for (const key of Object.keys(change.set)) {
+        if (key === '__proto__')
+          Object.defineProperty(data, key, {
+            value: change.set[key],
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          })
+        else data[key] = change.set[key]
+      }
+      const json = JSON.stringify(data)
+      checkDataSize(json, maxDataSize)
+      put(id, {
+        json,
+        createdAt: entry.createdAt,
+        refreshedAt: change.refreshedAt,
+        version: entry.version + 1,
+        expiresAt: clock() + opts.ttl * 1000,
+        user: change.bind ? change.bind.user : entry.user,
+      })
+      return entry.version + 1
     },
     async delete(id) {
       checkId(id)
@@ -115,9 +176,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       const entry = live(id)
       if (!entry) return
       entry.expiresAt = clock() + ttl * 1000
-      const record = JSON.parse(entry.json) as StoredSession
-      record.refreshedAt = refreshedAt
-      entry.json = JSON.stringify(record)
+      entry.refreshedAt = refreshedAt
     },
     async listByUser(user) {
       const ids = byUser.get(user)
@@ -132,13 +191,36 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
   }
 }
 
-/** In-process revocations (`endUserSessions` with the cookie store) for one instance or tests. */
-export function memoryRevocations(
-  options: { clock?: () => number; maxEntries?: number } = {},
-): RevocationStore {
+export interface MemoryRevocationsOptions {
+  /**
+   * Most unexpired revocations kept. At the bound, expired ones are dropped first; if none has
+   * expired, `set` rejects with `ERR_SESSION_REVOCATIONS_FULL` (so `endUserSessions` rejects and
+   * the caller learns the logout did not take) and every revocation already kept stays. About
+   * 100 bytes each. @default 100000
+   */
+  maxEntries?: number
+  /** Current time in epoch milliseconds, for tests. @default Date.now */
+  clock?: () => number
+}
+
+/**
+ * In-process revocations (`endUserSessions` and `destroy()` with the cookie store): they reach
+ * the sessions this process checks, and no other instance. Use a shared store (`redisRevocations`
+ * from `@x/session-redis`) when several instances serve one app.
+ */
+export function memoryRevocations(options: MemoryRevocationsOptions = {}): RevocationStore {
   const clock = options.clock ?? Date.now
   const maxEntries = options.maxEntries ?? 100_000
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new SessionError(
+      SessionErrorCode.INVALID_OPTION,
+      `memoryRevocations: maxEntries must be a positive integer, got ${String(maxEntries)}`,
+    )
+  }
   const entries = new Map<string, { notBefore: number; expiresAt: number }>()
+  const dropExpired = (now: number) => {
+    for (const [subject, entry] of entries) if (entry.expiresAt <= now) entries.delete(subject)
+  }
   return {
     async get(subjects) {
       const now = clock()
@@ -153,18 +235,24 @@ export function memoryRevocations(
       })
     },
     async set(subject, notBefore, ttl) {
+      const now = clock()
+      const expiresAt = now + ttl * 1000
       const kept = entries.get(subject)
-      const expiresAt = clock() + ttl * 1000
-      entries.delete(subject)
-      entries.set(subject, {
-        notBefore: Math.max(notBefore, kept?.notBefore ?? notBefore),
-        expiresAt: Math.max(expiresAt, kept?.expiresAt ?? expiresAt),
-      })
-      // Dropping the oldest revocation early could revive sessions; refuse to grow unbounded instead.
-      if (entries.size > maxEntries) {
-        const oldest = entries.keys().next().value
-        if (oldest !== undefined) entries.delete(oldest)
+      if (kept && kept.expiresAt > now) {
+        kept.notBefore = Math.max(notBefore, kept.notBefore)
+        kept.expiresAt = Math.max(expiresAt, kept.expiresAt)
+        return
       }
+      // A full scan, only at the bound: forgetting an unexpired revocation would revive sessions.
+      if (entries.size >= maxEntries) dropExpired(now)
+      if (entries.size >= maxEntries) {
+        throw new SessionError(
+          SessionErrorCode.REVOCATIONS_FULL,
+          `memoryRevocations: ${maxEntries} unexpired revocations are kept, none can be dropped; this one was not kept (raise maxEntries, or use a shared revocation store)`,
+          { status: 503 },
+        )
+      }
+      entries.set(subject, { notBefore, expiresAt })
     },
   }
 }

@@ -22,6 +22,18 @@ export interface StoreSetOptions {
   expectVersion?: number
 }
 
+/** One request's change to a stored session, for `SessionStore.apply`. */
+export interface SessionChange {
+  /** Top-level keys the request set, with their new values (plain JSON). */
+  set: Readonly<Record<string, unknown>>
+  /** Top-level keys the request removed. */
+  remove: readonly string[]
+  /** The session's new `refreshedAt` (ms). */
+  refreshedAt: number
+  /** Present when the request bound the session to a user (`user: undefined`: unbound it). */
+  bind?: { user: string | undefined }
+}
+
 /**
  * Where server-side sessions live. Every method receives ids this library issued and validated.
  * Implementations: the bundled `memoryStore()`, `@x/session-redis`, or your own (check it with
@@ -32,6 +44,16 @@ export interface SessionStore {
   /** Writes the record; the stored `version` becomes `session.version`. */
   set(id: string, session: StoredSession, opts: StoreSetOptions): Promise<'ok' | 'conflict'>
   delete(id: string): Promise<void>
+  /**
+   * Applies one request's change to the live record in a single atomic step (one round trip):
+   * the keys in `change.set` written, those in `change.remove` deleted, every other key left as
+   * the store has it, `refreshedAt` and the ttl (seconds) updated, the version bumped. Returns the
+   * new version, or `undefined` when no live record exists (nothing is written: a session ended
+   * meanwhile stays ended). Rejects with `ERR_SESSION_TOO_LARGE` when the merged data would
+   * exceed the store's limit. With it, requests of one session that write at once never conflict;
+   * without it the engine falls back to version-checked `set`s, re-applying on a conflict.
+   */
+  apply?(id: string, change: SessionChange, opts: { ttl: number }): Promise<number | undefined>
   /** Extends the record's ttl (seconds) and sets `refreshedAt`, without rewriting its data. */
   touch?(id: string, ttl: number, refreshedAt: number): Promise<void>
   /** Ids of the live sessions bound to `user`. */

@@ -1,5 +1,10 @@
 export type { IoRedisLike, NodeRedisLike, RedisClientLike } from './internal/client.js'
 export {
+  type RedisRevocationsOptions,
+  redisRevocations,
+  redisRevocationsDefaults,
+} from './redis-revocations.js'
+export {
   type CorruptReason,
   type RedisSessionStore,
   type RedisStoreEvent,

@@ -1,5 +1,7 @@
 import {
+  DEFAULT_MAX_DATA_SIZE,
   isSessionId,
+  type SessionChange,
   SessionError,
   SessionErrorCode,
   type SessionStore,
@@ -8,7 +10,7 @@ import {
 } from '@x/session-core'
 import { type RedisClientLike, scriptRunner } from './internal/client.js'
 import { checkPrefix, checkUser, sessionKey, userKey } from './internal/keys.js'
-import { CLOCK_MARGIN_MS, DELETE, GET, INDEX, LIST, OWNED, SET, TOUCH } from './internal/scripts.js'
+import { APPLY, CLOCK_MARGIN_MS, DELETE, GET, INDEX, LIST, OWNED, SET, TOUCH } from './internal/scripts.js'
 
 /** Why a stored record was treated as missing. */
 export type CorruptReason =
@@ -43,13 +45,22 @@ export interface RedisStoreOptions {
    * @default a `console.warn` naming the reason
    */
   onEvent?: (event: RedisStoreEvent) => void
+  /**
+   * Largest session data accepted, in bytes of its JSON (UTF-8); a bigger save rejects with
+   * `ERR_SESSION_TOO_LARGE` and writes nothing. @default 1048576 (1 MiB)
+   */
+  maxDataSize?: number
 }
 
 export const redisStoreDefaults = Object.freeze({
   prefix: 'sess:',
+  maxDataSize: DEFAULT_MAX_DATA_SIZE,
 })
 
-/** A `SessionStore` with the per-user index: everything `createSessionManager({ store })` can use. */
+/**
+ * A `SessionStore` with the per-user index and `apply`: everything `createSessionManager({ store })`
+ * can use.
+ */
 export type RedisSessionStore = Required<SessionStore>
 
 /** Attempts of a save or touch: the first, and one more after extending the user's index. */
@@ -57,7 +68,8 @@ const INDEX_ATTEMPTS = 2
 
 /**
  * A Redis or Valkey session store for standalone servers, Sentinel and Cluster. One script per
- * load and per save; versioned saves; ttl kept by Redis itself; a per-user index for "log out
+ * load and per save; a request's changes merged by the script itself, so parallel requests of one
+ * session never conflict; ttl kept by Redis itself; a per-user index for "log out
  * everywhere" whose keys never share a script with another slot.
  */
 export function redisStore(options: RedisStoreOptions): RedisSessionStore {
@@ -73,6 +85,9 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
   const clock = options.clock ?? Date.now
   if (typeof clock !== 'function')
     throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `clock` must be a function')
+  const maxDataSize = options.maxDataSize ?? redisStoreDefaults.maxDataSize
+  if (!Number.isSafeInteger(maxDataSize) || maxDataSize < 2)
+    invalid(`maxDataSize must be a whole number of bytes of at least 2, got ${String(maxDataSize)}`)
   const onEvent = options.onEvent ?? warn
   if (typeof onEvent !== 'function')
     throw new SessionError(SessionErrorCode.INVALID_OPTION, 'redisStore: `onEvent` must be a function')
@@ -95,12 +110,12 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       checkId(id)
       const reply = await redis.run(GET, sessionKey(prefix, id), [])
       if (!Array.isArray(reply)) return corrupt('wrong-type')
-      const [d, c, r, v, u, e] = reply.map(text)
-      if (d === undefined && c === undefined && r === undefined && v === undefined) return undefined
-      const createdAt = integer(c)
-      const refreshedAt = integer(r)
-      const version = integer(v)
-      const expiresAt = e === undefined ? Number.POSITIVE_INFINITY : integer(e)
+      if (reply.length === 0) return undefined
+      const fields = readFields(reply)
+      const createdAt = integer(fields.c)
+      const refreshedAt = integer(fields.r)
+      const version = integer(fields.v)
+      const expiresAt = fields.e === undefined ? Number.POSITIVE_INFINITY : integer(fields.e)
       if (
         createdAt === undefined ||
         refreshedAt === undefined ||
@@ -109,10 +124,10 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       )
         return corrupt('bad-fields')
       if (expiresAt <= clock()) return undefined
-      const data = parseObject(d)
+      const data = parseObject(`{${fields.data.join(',')}}`)
       if (!data) return corrupt('bad-data')
       const record: StoredSession = { data, createdAt, refreshedAt, version }
-      if (u !== undefined) record.user = u
+      if (fields.u !== undefined) record.user = fields.u
       return record
     },
 
@@ -129,7 +144,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       }
       const user = session.user
       if (user !== undefined) checkUser(user)
-      const data = json(session.data)
+      const { pairs, size } = dataFields(session.data, maxDataSize)
       const now = clock()
       let promise = 0
       for (let attempt = 1; ; attempt++) {
@@ -137,19 +152,62 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
           await redis.run(SET, sessionKey(prefix, id), [
             expected === undefined ? '' : String(expected),
             String(session.version),
-            data,
             String(session.createdAt),
             String(session.refreshedAt),
             user ?? '',
             String(ttl),
             String(now),
             String(promise),
+            String(size),
+            ...pairs,
           ]),
         )
         if (reply === 'ok' || reply === 'conflict') return reply
         if (reply !== 'index' || user === undefined || attempt >= INDEX_ATTEMPTS) throw unexpected(reply)
         promise = indexPromise(now, ttl)
         await extendIndex(user, id, promise, now)
+      }
+    },
+
+    async apply(id, change: SessionChange, opts) {
+      checkId(id)
+      const ms = ttlMs(opts.ttl)
+      if (!Number.isSafeInteger(change.refreshedAt))
+        invalid(`refreshedAt must be an integer, got ${String(change.refreshedAt)}`)
+      const bind = change.bind
+      if (bind?.user !== undefined) checkUser(bind.user)
+      const { pairs } = dataFields(change.set, maxDataSize)
+      const removed = change.remove.map((key) => JSON.stringify(String(key)))
+      const now = clock()
+      let indexUser = ''
+      let promise = 0
+      // A third attempt only happens when the session was rebound to another user meanwhile.
+      for (let attempt = 1; ; attempt++) {
+        const reply = await redis.run(APPLY, sessionKey(prefix, id), [
+          String(change.refreshedAt),
+          String(ms),
+          String(now),
+          String(maxDataSize),
+          bind === undefined ? '' : bind.user === undefined ? '0' : '1',
+          bind?.user ?? '',
+          indexUser,
+          String(promise),
+          String(removed.length),
+          ...removed,
+          ...pairs,
+        ])
+        const [status, detail] = Array.isArray(reply) ? reply.map(text) : []
+        if (status === 'ok') {
+          const version = integer(detail)
+          if (version === undefined) throw unexpected(detail)
+          return version
+        }
+        if (status === 'missing') return undefined
+        if (status === 'large') throw dataTooLarge(maxDataSize)
+        if (status !== 'index' || detail === undefined || attempt > INDEX_ATTEMPTS) throw unexpected(status)
+        indexUser = detail
+        promise = indexPromise(now, ms)
+        await extendIndex(indexUser, id, promise, now)
       }
     },
 
@@ -232,20 +290,64 @@ function ttlMs(ttl: unknown): number {
   return Math.ceil(ttl * 1000)
 }
 
-function json(data: unknown): string {
+/**
+ * The data as hash fields: each top-level key's JSON name and its value's JSON, flat, and their
+ * size as the scripts count it (the data's JSON is size + 1 bytes). Refuses data over `limit`
+ * here already, before it is sent.
+ */
+function dataFields(data: unknown, limit: number): { pairs: string[]; size: number } {
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    invalid('session.data must be a plain object')
+  const pairs: string[] = []
+  let size = 0
   try {
-    const value = JSON.stringify(data)
-    if (typeof value === 'string' && value.startsWith('{')) return value
+    for (const key of Object.keys(data)) {
+      const value = JSON.stringify((data as Record<string, unknown>)[key])
+      // As JSON.stringify leaves out an undefined or a function.
+      if (value === undefined) continue
+      const name = JSON.stringify(key)
+      pairs.push(name, value)
+      size += Buffer.byteLength(name) + Buffer.byteLength(value) + 2
+    }
   } catch (cause) {
     throw new SessionError(
       SessionErrorCode.NOT_SERIALIZABLE,
       'session data must be JSON-serializable (no BigInt, no cycles)',
-      {
-        cause,
-      },
+      { cause },
     )
   }
-  return invalid('session.data must be a plain object')
+  if (size + 1 > limit) throw dataTooLarge(limit)
+  return { pairs, size }
+}
+
+function dataTooLarge(limit: number): SessionError {
+  return new SessionError(
+    SessionErrorCode.TOO_LARGE,
+    `session data is larger than the store's maxDataSize (${limit} bytes of JSON): keep large data elsewhere and store a reference`,
+  )
+}
+
+interface Fields {
+  c?: string
+  r?: string
+  v?: string
+  u?: string
+  e?: string
+  /** `"name":value` of each data field. */
+  data: string[]
+}
+
+/** Splits an HGETALL reply into the record's own fields and its data fields. */
+function readFields(reply: unknown[]): Fields {
+  const fields: Fields = { data: [] }
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    const name = text(reply[i]) ?? ''
+    const value = text(reply[i + 1]) ?? ''
+    if (name.startsWith('"')) fields.data.push(`${name}:${value}`)
+    else if (name === 'c' || name === 'r' || name === 'v' || name === 'u' || name === 'e')
+      fields[name] = value
+  }
+  return fields
 }
 
 function unexpected(reply: unknown): Error {

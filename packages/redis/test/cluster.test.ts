@@ -1,8 +1,8 @@
-import { describeStoreConformance, testId } from '@x/session-conformance-tests'
+import { describeRevocationConformance, describeStoreConformance, testId } from '@x/session-conformance-tests'
 import { Cluster } from 'ioredis'
 import { createCluster } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { redisStore } from '../src/index.js'
+import { redisRevocations, redisStore } from '../src/index.js'
 import { type ClusterProcess, describeWith, redisServerBinary, startCluster } from './helpers.js'
 
 /** What `CLUSTER KEYSLOT` computes, here so the test can show the keys really spread out. */
@@ -47,6 +47,14 @@ describeWith('Redis Cluster (3 private masters)', redisServerBinary(), () => {
     name: 'redis cluster (ioredis)',
     realTime: true,
     create: () => redisStore({ client: ioredis }),
+  })
+  describeRevocationConformance({
+    name: 'redis cluster (node-redis)',
+    create: (clock) => redisRevocations({ client: nodeRedis, clock }),
+  })
+  describeRevocationConformance({
+    name: 'redis cluster (ioredis)',
+    create: (clock) => redisRevocations({ client: ioredis, clock }),
   })
 
   for (const kind of ['node-redis', 'ioredis'] as const) {

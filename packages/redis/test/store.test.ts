@@ -66,7 +66,8 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         const id = testId()
         await store().set(id, record({ a: 1 }, 1, 'ada'), { ttl: 60 })
         expect(await admin.type(`${p}{${id}}`)).toBe('hash')
-        expect(await admin.hgetall(`${p}{${id}}`)).toMatchObject({ d: '{"a":1}', v: '1', u: 'ada' })
+        // Each top-level key is a field named by its JSON, holding its value's JSON.
+        expect(await admin.hgetall(`${p}{${id}}`)).toMatchObject({ '"a"': '1', v: '1', u: 'ada' })
         expect(await admin.type(userKey('ada'))).toBe('zset')
         expect(await admin.zrange(userKey('ada'), 0, -1)).toContain(id)
         // Nothing outside the prefix.
@@ -80,10 +81,10 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         const pttl = await admin.pttl(`${p}{${id}}`)
         expect(pttl).toBeGreaterThan(59_000)
         expect(pttl).toBeLessThanOrEqual(60_000)
-        const before = await admin.hget(`${p}{${id}}`, 'd')
+        const before = await admin.hget(`${p}{${id}}`, '"a"')
         await s.touch(id, 120, 42)
         expect(await admin.pttl(`${p}{${id}}`)).toBeGreaterThan(119_000)
-        expect(await admin.hget(`${p}{${id}}`, 'd')).toBe(before)
+        expect(await admin.hget(`${p}{${id}}`, '"a"')).toBe(before)
         expect(await admin.hget(`${p}{${id}}`, 'r')).toBe('42')
       })
 
@@ -183,10 +184,11 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
       it('a corrupt record reads as missing, is reported without its id, and is left in place', async () => {
         const s = store()
         const cases: [string, (key: string) => Promise<unknown>][] = [
-          ['bad-data', (key) => admin.hset(key, { d: 'not json{', c: 1, r: 1, v: 1 })],
-          ['bad-data', (key) => admin.hset(key, { d: '[1,2]', c: 1, r: 1, v: 1 })],
-          ['bad-fields', (key) => admin.hset(key, { d: '{}', c: 1, r: 'soon', v: 1 })],
-          ['bad-fields', (key) => admin.hset(key, { d: '{}' })],
+          ['bad-data', (key) => admin.hset(key, { '"a"': 'not json{', c: 1, r: 1, v: 1 })],
+          ['bad-data', (key) => admin.hset(key, { '"a': '1', c: 1, r: 1, v: 1 })],
+          ['bad-data', (key) => admin.hset(key, { '"a"': '', c: 1, r: 1, v: 1 })],
+          ['bad-fields', (key) => admin.hset(key, { '"a"': '1', c: 1, r: 'soon', v: 1 })],
+          ['bad-fields', (key) => admin.hset(key, { '"a"': '1' })],
           ['wrong-type', (key) => admin.set(key, '{"data":{}}')],
           ['wrong-type', (key) => admin.rpush(key, 'x')],
         ]
@@ -229,7 +231,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         const other = await login(`bob-${testId()}`)
         expect((await manager.listUserSessions(user)).sort()).toEqual([a.id, b.id].sort())
 
-        await admin.hset(`${p}{${a.id}}`, 'd', 'garbage')
+        await admin.hset(`${p}{${a.id}}`, '"name"', 'garbage')
         const corrupt = await manager.begin({ cookieHeader: a.cookie }).load()
         expect(corrupt.isNew).toBe(true)
         expect(engineEvents).toContainEqual({ type: 'invalid', reason: 'not-found', cookie: 'session' })

@@ -68,7 +68,7 @@ function bind(client: unknown): [Call, Call] {
   }
   throw new SessionError(
     SessionErrorCode.INVALID_OPTION,
-    'redisStore: `client` must be a node-redis client or cluster (createClient/createCluster from "redis"; with v4 legacyMode pass client.v4) or an ioredis Redis or Cluster',
+    '@x/session-redis: `client` must be a node-redis client or cluster (createClient/createCluster from "redis"; with v4 legacyMode pass client.v4) or an ioredis Redis or Cluster',
   )
 }
 

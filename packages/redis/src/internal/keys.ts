@@ -21,6 +21,11 @@ export function userKey(prefix: string, user: string): string {
   return `${prefix}user:{${Buffer.from(user, 'utf8').toString('base64url')}}`
 }
 
+/** A revocation subject, base64url-encoded in its own hash tag for the same reasons as a user. */
+export function revocationKey(prefix: string, subject: string): string {
+  return `${prefix}{${Buffer.from(subject, 'utf8').toString('base64url')}}`
+}
+
 export function checkUser(user: unknown): asserts user is string {
   if (
     typeof user !== 'string' ||
@@ -39,7 +44,7 @@ export function checkPrefix(prefix: unknown): asserts prefix is string {
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
     throw new SessionError(
       SessionErrorCode.INVALID_OPTION,
-      'redisStore: `prefix` must be a string without `{` or `}` (braces decide Redis Cluster hash slots); e.g. "sess:"',
+      '`prefix` must be a string without `{` or `}` (braces decide Redis Cluster hash slots); e.g. "sess:"',
     )
   }
 }

@@ -4,10 +4,15 @@ import { createHash } from 'node:crypto'
  * The Lua scripts behind every operation. Each one touches exactly one key (KEYS[1]), so on a
  * Redis Cluster it runs on one slot and never meets CROSSSLOT.
  *
- * Session hash fields: d = data (JSON), c = createdAt, r = refreshedAt, v = version, u = user,
- * e = expiry (epoch ms, by the store's clock), x = the time (epoch ms) until which u's index is
- * known to list this session. A record past `e` is treated as gone, as Redis' own ttl will soon
- * make it: with the default clock the two agree, and a test clock moves `e` without waiting.
+ * Session hash fields: c = createdAt, r = refreshedAt, v = version, u = user, e = expiry (epoch
+ * ms, by the store's clock), x = the time (epoch ms) until which u's index is known to list this
+ * session, z = the data's size (see below). Each top-level data key is a field of its own, named by
+ * the key's JSON (so it starts with '"' and never meets a field above), holding the value's JSON:
+ * a change set is merged by writing and deleting fields, and no script ever parses JSON (cjson
+ * would turn [] into {} and round numbers to 14 digits). z is the sum over data fields of
+ * #name + #value + 2 bytes, so the data's JSON is z + 1 bytes long (2 when there is none).
+ * A record past `e` is treated as gone, as Redis' own ttl will soon make it: with the default
+ * clock the two agree, and a test clock moves `e` without waiting.
  *
  * Every time ("now") comes from the caller's clock, never from Redis: index promises are compared
  * across slots, hence across Redis servers, and the app's clock is the one the engine uses too.
@@ -33,23 +38,24 @@ function script(source: string): Script {
 }
 
 /**
- * Reads a record: [d, c, r, v, u, e] (nil where missing), or 0 when the key holds another type,
- * so that a foreign or corrupt key reads as "missing" rather than failing the request.
+ * Reads a record: every field and value, flat (empty when missing), or 0 when the key holds
+ * another type, so that a foreign or corrupt key reads as "missing" rather than failing the request.
  */
 export const GET = script(`
-local f = redis.pcall('HMGET', KEYS[1], 'd', 'c', 'r', 'v', 'u', 'e')
+local f = redis.pcall('HGETALL', KEYS[1])
 if f.err then return 0 end
 return f
 `)
 
 /**
- * ARGV: expectVersion ('' = unconditional), version, data, createdAt, refreshedAt, user ('' = none),
- * ttl ms, now ms, promise ms the caller just wrote into user's index (0 = none).
+ * ARGV: expectVersion ('' = unconditional), version, createdAt, refreshedAt, user ('' = none),
+ * ttl ms, now ms, promise ms the caller just wrote into user's index (0 = none), z, then the data
+ * fields as name, value pairs. Replaces the whole record.
  * Returns 'ok', 'conflict', or 'index' (nothing written: the index must be extended first).
  */
 export const SET = script(`
 local k = KEYS[1]
-local now = tonumber(ARGV[8])
+local now = tonumber(ARGV[7])
 local kind = redis.call('TYPE', k).ok
 local current, owner, promise = 0, false, 0
 if kind == 'hash' then
@@ -64,22 +70,77 @@ elseif kind ~= 'none' then
   current = -1
 end
 if ARGV[1] ~= '' and tonumber(ARGV[1]) ~= current then return 'conflict' end
-local user, ttl = ARGV[6], tonumber(ARGV[7])
+local user, ttl = ARGV[5], tonumber(ARGV[6])
 if user ~= '' then
   if owner ~= user then promise = 0 end
-  local written = tonumber(ARGV[9])
+  local written = tonumber(ARGV[8])
   if written > promise then promise = written end
   if promise < now + ttl + MARGIN then return 'index' end
 end
 redis.call('DEL', k)
-redis.call('HSET', k, 'd', ARGV[3], 'c', ARGV[4], 'r', ARGV[5], 'v', ARGV[2], 'e', string.format('%d', now + ttl))
+redis.call('HSET', k, 'c', ARGV[3], 'r', ARGV[4], 'v', ARGV[2], 'e', string.format('%d', now + ttl), 'z', ARGV[9])
+for i = 10, #ARGV, 2 do redis.call('HSET', k, ARGV[i], ARGV[i + 1]) end
 if user ~= '' then redis.call('HSET', k, 'u', user, 'x', string.format('%d', promise)) end
 redis.call('PEXPIRE', k, ttl)
 return 'ok'
 `)
 
 /**
- * Sets r, e and the ttl; never d, never creates. ARGV: ttl ms, refreshedAt, now ms, user and
+ * Merges one request's change set into a live record, in one step: parallel requests of one
+ * session never overwrite each other's keys. ARGV: refreshedAt, ttl ms, now ms, maxDataSize
+ * bytes, bind ('' = keep the user, '1' = bind to ARGV[6], '0' = unbind), the user whose index the
+ * caller just extended ('' = none) and that promise (ms), the number n of fields to delete, those
+ * n names, then the fields to write as name, value pairs.
+ * Returns {'ok', version}, {'missing'}, {'large'} or {'index', user}; only 'ok' writes anything.
+ */
+export const APPLY = script(`
+local k = KEYS[1]
+if redis.call('TYPE', k).ok ~= 'hash' then return {'missing'} end
+local f = redis.call('HMGET', k, 'v', 'u', 'x', 'e', 'z')
+local version = tonumber(f[1])
+if not version then return {'missing'} end
+local ttl, now = tonumber(ARGV[2]), tonumber(ARGV[3])
+local expires = tonumber(f[4])
+if expires and expires <= now then return {'missing'} end
+local owner, promise = f[2], tonumber(f[3]) or 0
+if ARGV[5] == '1' then
+  if owner ~= ARGV[6] then promise = 0 end
+  owner = ARGV[6]
+elseif ARGV[5] == '0' then
+  owner = false
+end
+if owner then
+  local written = tonumber(ARGV[8])
+  if ARGV[7] == owner and written > promise then promise = written end
+  if promise < now + ttl + MARGIN then return {'index', owner} end
+end
+local size = tonumber(f[5]) or 0
+local first = 10 + tonumber(ARGV[9])
+for i = 10, first - 1 do
+  local old = redis.call('HSTRLEN', k, ARGV[i])
+  if old > 0 then size = size - #ARGV[i] - old - 2 end
+end
+for i = first, #ARGV, 2 do
+  local old = redis.call('HSTRLEN', k, ARGV[i])
+  if old > 0 then size = size - #ARGV[i] - old - 2 end
+  size = size + #ARGV[i] + #ARGV[i + 1] + 2
+end
+if size + 1 > tonumber(ARGV[4]) then return {'large'} end
+for i = 10, first - 1 do redis.call('HDEL', k, ARGV[i]) end
+for i = first, #ARGV, 2 do redis.call('HSET', k, ARGV[i], ARGV[i + 1]) end
+version = version + 1
+redis.call('HSET', k, 'r', ARGV[1], 'e', string.format('%d', now + ttl), 'v', string.format('%d', version), 'z', string.format('%d', size))
+if owner then
+  redis.call('HSET', k, 'u', owner, 'x', string.format('%d', promise))
+else
+  redis.call('HDEL', k, 'u', 'x')
+end
+redis.call('PEXPIRE', k, ttl)
+return {'ok', version}
+`)
+
+/**
+ * Sets r, e and the ttl; never the data, never creates. ARGV: ttl ms, refreshedAt, now ms, user and
  * promise the caller just wrote into that user's index ('' and 0 = none).
  * Returns {'ok'}, {'missing'} or {'index', user}.
  */
