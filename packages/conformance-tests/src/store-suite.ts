@@ -28,6 +28,7 @@ export interface StoreFactory {
    * other data give it; a store that keeps its records to itself (the memory store) has none.
    */
   namespaced?(namespace: string, clock: () => number): SessionStore | Promise<SessionStore>
+  /**
    * The store is bounded: it keeps at most this many sessions (S9 writes 1.2 times as many
    * anonymous ones after a bound one). Leave unset for a store that never evicts early.
    */
