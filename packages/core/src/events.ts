@@ -12,6 +12,11 @@ export type SessionEvent =
   | { type: 'conflict'; retries: number }
   /** `commit()` failed and the request answers with an error: the session was not saved. */
   | { type: 'commit-error'; code: string }
+  /**
+   * The response went out without the session (a hijacked or raw-written reply, such as Nest's
+   * `@Sse()` on Fastify) after a change that needed it: the change never reached the client.
+   */
+  | { type: 'unsent'; cookie: string }
 
 export type InvalidReason =
   /** Over the size limit, or not of the Fe26.2 shape: rejected before any crypto. */

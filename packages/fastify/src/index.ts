@@ -50,10 +50,21 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
 
   app.addHook('onRequest', (request, reply, done) => {
     const exchange = new Exchange(request, reply)
-    const cycle = manager.begin(exchange)
+    const cycle = manager.begin(exchange, exchange)
     exchange.cycle = cycle
     const slots = request as unknown as Slots
     slots[kExchange] = exchange
+    // A reply hijacked or written on reply.raw (Nest's @Sse()) never reaches onSend: once it is
+    // over, a late commit lets the engine keep or report what the session still had to send.
+    // Armed only once the session may have something to send.
+    cycle.onChange(() => {
+      reply.raw.once('close', () => {
+        if (slots[kExchange] !== exchange || !exchange.sent) return
+        slots[kExchange] = null
+        // A failure is reported by the engine (onEvent): nothing is left to answer.
+        cycle.commit(exchange).catch(() => {})
+      })
+    })
     // Callback style, so the rest of the request runs inside the session's async context (body
     // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed
     // from), and in this same tick when the engine need not wait.
@@ -137,6 +148,10 @@ class Exchange implements RequestInfo, ResponseInfo {
   get cacheControl(): string | undefined {
     const value = this.#reply.getHeader('cache-control')
     return value === undefined ? undefined : String(value)
+  }
+  /** Hijacked, ended, or its head written on reply.raw: onSend will not (or did) run. */
+  get sent(): boolean {
+    return this.#reply.sent || this.#reply.raw.headersSent
   }
 }
 
