@@ -15,6 +15,14 @@ import {
 import type { Request, RequestHandler, Response } from 'express'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /** Your session's shape: `declare module '@x/session-express' { interface SessionData { userId: string } }`. */
 export interface SessionData extends CoreSessionData {}

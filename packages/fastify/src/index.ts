@@ -13,6 +13,14 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /**
  * Your session's shape, shared by every `request.session`. Extend it by declaration merging:
