@@ -9,7 +9,13 @@ import {
   type SessionCycle,
   SessionError,
 } from '@x/session-core'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RawServerBase,
+  RouteGenericInterface,
+} from 'fastify'
 import fp from 'fastify-plugin'
 
 export * from '@x/session-core'
@@ -46,8 +52,11 @@ export type FastifySessionOptions = ManagerSource<SessionData> & {
 }
 
 type Slots = Record<string | symbol, unknown>
+type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>
+type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>
 
-const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) => {
+// Any server (HTTP/1, HTTPS, HTTP/2): Nest's FastifyAdapter.register() asks for a plugin that takes them all.
+const plugin: FastifyPluginAsync<FastifySessionOptions, RawServerBase> = async (app, options) => {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
   // One slot per registration, so two mounted sessions never share a cycle.
@@ -137,12 +146,12 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
  * request. `secure` and `cacheControl` are asked only when a cookie goes out.
  */
 class Exchange implements RequestInfo, ResponseInfo {
-  readonly #request: FastifyRequest
-  readonly #reply: FastifyReply
+  readonly #request: AnyRequest
+  readonly #reply: AnyReply
   readonly cookieHeader: string | undefined
   readonly headers: FastifyRequest['headers']
   cycle: SessionCycle<SessionData> | undefined = undefined
-  constructor(request: FastifyRequest, reply: FastifyReply) {
+  constructor(request: AnyRequest, reply: AnyReply) {
     this.#request = request
     this.#reply = reply
     // Node joins repeated Cookie lines into one.
