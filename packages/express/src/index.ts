@@ -59,7 +59,7 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
   const manager = resolveManager<SessionData>(source)
   const handler: RequestHandler = (req, res, next) => {
     const exchange = new Exchange(req, res)
-    const cycle = manager.begin(exchange)
+    const cycle = manager.begin(exchange, exchange)
     const slots = req as unknown as Record<string, unknown>
     // The response's methods are wrapped only once the session may have something to send: a
     // wrapped method costs every later call on the response, and most requests change nothing.
@@ -106,6 +106,10 @@ class Exchange implements RequestInfo, ResponseInfo {
   get cacheControl(): string | undefined {
     const value = this.#res.getHeader('Cache-Control')
     return value === undefined ? undefined : [value].flat().join(', ')
+  }
+  /** The head is out, or held back for a commit under way: a change now could not go with it. */
+  get sent(): boolean {
+    return this.#res.headersSent
   }
 }
 
