@@ -7,11 +7,13 @@ import {
   type ExecutionContext,
   Get,
   Injectable,
+  type MessageEvent,
   type MiddlewareConsumer,
   Module,
   type NestMiddleware,
   Post,
   Session,
+  Sse,
   UseGuards,
 } from '@nestjs/common'
 import { NestFactory } from '@nestjs/core'
@@ -19,6 +21,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express'
 import { type SessionEvent, session, type Session as UserSession } from '@x/session-express'
 import { getSession } from '@x/session-express/context'
 import type { NextFunction, Request, Response } from 'express'
+import { map, merge, type Observable, of, Subject, take } from 'rxjs'
 import { CapturingLogger } from './log.js'
 
 declare module '@x/session-express' {
@@ -51,7 +54,31 @@ class WhoMiddleware implements NestMiddleware {
 
 @Controller()
 class AuthController {
+  /** Tells the open event stream to change its session: the client says when it got its first event. */
+  private readonly poke = new Subject<void>()
+
   constructor(private readonly profile: Profile) {}
+
+  @Sse('events')
+  events(@Session() session: UserSession): Observable<MessageEvent> {
+    // Made before the stream's head: Express commits the session as the head is written.
+    session.visits = (session.visits ?? 0) + 1
+    const changed = this.poke.pipe(
+      take(1),
+      map(() => {
+        // The head is out by now: this throws ERR_SESSION_RESPONSE_SENT.
+        session.user = 'mallory'
+        return { data: 'changed' }
+      }),
+    )
+    return merge(of({ data: 'open' }), changed)
+  }
+
+  @Post('events/poke')
+  pokeStream(): { ok: true } {
+    this.poke.next()
+    return { ok: true }
+  }
 
   @Post('login')
   async login(@Session() session: UserSession): Promise<{ id: string }> {

@@ -69,6 +69,30 @@ describe.each(platforms)('Nest 11 on %s', (_platform, start) => {
   })
 })
 
+describe('Nest 11 on express: @Sse()', () => {
+  let app: RunningApp
+  beforeAll(async () => {
+    app = await startExpressApp(secret)
+  })
+  afterAll(() => app.close())
+
+  it('the stream carries a change made in the handler; one once it is open throws ERR_SESSION_RESPONSE_SENT', async () => {
+    const jar = new Jar().apply(await send(`${app.url}/login`, { method: 'POST' }))
+    const body = await stream(`${app.url}/events`, jar.requestHeaders(), async () => {
+      await send(`${app.url}/events/poke`, { method: 'POST' })
+    })
+    expect(body.status).toBe(200)
+    expect(body.setCookie).toHaveLength(1)
+    jar.apply(body)
+    expect(body.text).toContain('data: open')
+    expect(body.text).toContain('event: error')
+    expect(body.text).not.toContain('data: changed')
+    expect(app.logger.errors).toContainEqual(expect.objectContaining({ code: 'ERR_SESSION_RESPONSE_SENT' }))
+    const me = await send(`${app.url}/me`, { headers: jar.requestHeaders() })
+    expect(me.json()).toMatchObject({ user: 'ada', visits: 1 })
+  })
+})
+
 describe('Nest 11 on fastify: @Sse()', () => {
   let app: RunningApp
   beforeAll(async () => {
