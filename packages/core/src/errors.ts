@@ -26,6 +26,12 @@ export const SessionErrorCode = {
    * saved with `save()`), and none can be regenerated.
    */
   SOCKET_READ_ONLY: 'ERR_SESSION_SOCKET_READ_ONLY',
+  /**
+   * The response went out without the session's headers (a Fastify reply hijacked or written on
+   * `reply.raw`, as Nest's `@Sse()` does, or one already sent), so a change can no longer reach the
+   * client: the session is read-only from then on, as a WebSocket's is.
+   */
+  RESPONSE_SENT: 'ERR_SESSION_RESPONSE_SENT',
   /** `getSession()` was called outside a request that a session middleware is handling. */
   NO_CONTEXT: 'ERR_SESSION_NO_CONTEXT',
   /**

@@ -24,6 +24,11 @@ export type SessionEvent =
    * new session of this library, or `no-session` (tampered, expired, unknown). Either way it is cleared.
    */
   | { type: 'legacy'; from: string; outcome: 'adopted' | 'no-session' }
+  /**
+   * The response went out without the session (a hijacked or raw-written reply, such as Nest's
+   * `@Sse()` on Fastify) after a change that needed it: the change never reached the client.
+   */
+  | { type: 'unsent'; cookie: string }
 
 export type InvalidReason =
   /** Over the size limit, or not of the Fe26.2 shape: rejected before any crypto. */

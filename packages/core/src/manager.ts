@@ -73,6 +73,16 @@ export interface RequestInfo {
 export interface ResponseInfo {
   /** The response's current `Cache-Control`, made private when a cookie or token goes out (E10). */
   readonly cacheControl?: string | undefined
+  /**
+   * True once the response's head has gone out, or will, without the adapter's commit: a Fastify
+   * reply hijacked or written on `reply.raw` (Nest's `@Sse()`), or one sent already. From then on
+   * the session is read-only, as a WebSocket's: a change throws `ERR_SESSION_RESPONSE_SENT`
+   * (a server-store session the request carried may still change, persisted by `save()`), and a
+   * change made before, which the response never carried, is reported as an `unsent` event by the
+   * late `commit()` the adapter calls once the response is over. Read at each change (pass the
+   * response to `begin()`), so a getter over the framework's own flags costs nothing until then.
+   */
+  readonly sent?: boolean
 }
 
 export interface CommitResult {
@@ -173,8 +183,11 @@ export interface SessionCycle<D extends object = SessionData> {
 }
 
 export interface SessionManager<D extends object = SessionData> {
-  /** Starts a request's cycle. Synchronous and cheap: nothing is parsed or unsealed yet. */
-  begin(request: RequestInfo): SessionCycle<D>
+  /**
+   * Starts a request's cycle. Synchronous and cheap: nothing is parsed or unsealed yet. Pass the
+   * response when it can be sent past the adapter's commit point (see `ResponseInfo.sent`).
+   */
+  begin(request: RequestInfo, response?: ResponseInfo): SessionCycle<D>
   /** The session cookie's name. */
   readonly cookieName: string
   /**
@@ -212,7 +225,7 @@ export function createSessionManager<D extends object = SessionData>(
   const { store, revocations, clock, absoluteMs } = opts
   return {
     cookieName: opts.cookie.name,
-    begin: (request) => new Cycle<D>(opts, sealer, request),
+    begin: (request, response) => new Cycle<D>(opts, sealer, request, response),
     upgrade(request) {
       const { headers } = request
       const info = {
@@ -318,6 +331,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   #opts: ResolvedOptions
   #sealer: Sealer
   #request: RequestInfo
+  #response: ResponseInfo | undefined
   #transport: Transport = 'cookie'
   #present: readonly string[] = NO_NAMES
   /** Cookies of a library being left (`adopt`), read only when the request carries no session of this one. */
@@ -339,10 +353,16 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   /** A session ended by `assign(null)` whose record or revocation `commit()` must still write. */
   #pendingEnd: { id: string; createdAt: number } | undefined
 
-  constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo) {
+  constructor(opts: ResolvedOptions, sealer: Sealer, request: RequestInfo, response?: ResponseInfo) {
     this.#opts = opts
     this.#sealer = sealer
     this.#request = request
+    this.#response = response
+  }
+
+  /** The response went out past the adapter's commit point: nothing can reach the client any more. */
+  #sent(): boolean {
+    return this.#response?.sent === true
   }
 
   get loaded() {
@@ -813,8 +833,16 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   assertWritable(state: SessionState, what: string): void {
-    if (!state.socket) return
+    if (!state.socket && !this.#sent()) return
     if (this.#opts.store && !state.isNew && state.status === 'active') return
+    if (!state.socket) {
+      throw new SessionError(
+        SessionErrorCode.RESPONSE_SENT,
+        this.#opts.store
+          ? `cannot ${what} after the response went out without the session (a hijacked or raw-written reply, such as a stream): this request carried no live session to change; change it before the response starts`
+          : `cannot ${what} after the response went out without the session (a hijacked or raw-written reply, such as a stream): no cookie can reach the client any more; change it before the response starts, or use a server store and save()`,
+      )
+    }
     throw new SessionError(
       SessionErrorCode.SOCKET_READ_ONLY,
       this.#opts.store
@@ -824,6 +852,12 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   }
 
   async regenerate(state: SessionState, keep: boolean): Promise<void> {
+    if (!state.socket && this.#sent()) {
+      throw new SessionError(
+        SessionErrorCode.RESPONSE_SENT,
+        'cannot regenerate() after the response went out without the session: the new id could never reach the client; regenerate before the response starts',
+      )
+    }
     if (state.socket) {
       throw new SessionError(
         SessionErrorCode.SOCKET_READ_ONLY,
@@ -847,7 +881,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
 
   async destroy(state: SessionState): Promise<void> {
     // Over a socket a server record can end (logout), but a cookie-store session could not be cleared.
-    if (state.socket && !this.#opts.store) this.assertWritable(state, 'destroy()')
+    if ((state.socket || this.#sent()) && !this.#opts.store) this.assertWritable(state, 'destroy()')
     if (!state.isNew && state.status === 'active') await this.#end(state.id, state.createdAt)
     this.#ended(state)
   }
@@ -896,7 +930,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (state.status !== 'active' || state.readOnly) return
     const json = state.dirty ? serialize(state.data) : undefined
     const changed = (json !== undefined && json !== snapshotOf(state)) || state.pendingWrite
-    if (state.socket) {
+    if (state.socket || this.#sent()) {
       if (!changed) return
       this.assertWritable(state, 'save a change')
     }
@@ -990,6 +1024,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       await this.save(state)
       return NO_HEADERS
     }
+    if (this.#sent()) return this.#writeUnsent(state)
     const step = this.#prepare(state, response)
     return 'setCookie' in step ? step : this.#finish(state, step, response)
   }
@@ -999,12 +1034,35 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     if (this.#legacy?.length) return this.#write(response)
     const state = this.#resolved
     if (!state) return this.#state === undefined ? NO_HEADERS : this.#write(response)
-    if (state.socket || this.#pendingEnd !== undefined) return this.#write(response)
+    if (state.socket || this.#sent() || this.#pendingEnd !== undefined) return this.#write(response)
     const step = this.#prepare(state, response)
     if ('setCookie' in step) return step
     const { sealSync } = this.#sealer
     if (this.#opts.store || !sealSync) return this.#finish(state, step, response)
     return this.#emit(step, sealSync(this.#payload(state, step.json), step.expiresAt), response)
+  }
+
+  /**
+   * The late commit of a response that went out without the session: a server-store session the
+   * request carried keeps what changed (the cookie it has still names it); anything else that
+   * needed the response (a new or regenerated session, a cookie-store change, a logout's clearing)
+   * is reported, as nothing can be thrown to anyone any more.
+   */
+  async #writeUnsent(state: SessionState): Promise<CommitResult> {
+    const { store, emit, cookie } = this.#opts
+    if (state.status === 'failed' || state.readOnly) return NO_HEADERS
+    if (store && !state.isNew && state.status === 'active') {
+      await this.save(state)
+      return NO_HEADERS
+    }
+    const lost =
+      state.status === 'destroyed'
+        ? !store
+        : state.forceEmit ||
+          state.pendingWrite ||
+          (state.dirty && serialize(state.data) !== snapshotOf(state))
+    if (lost) emit({ type: 'unsent', cookie: cookie.name })
+    return NO_HEADERS
   }
 
   /** Decides what the response must carry: the final result, or the step that needs sealing (and the store). */

@@ -62,9 +62,10 @@ export interface SessionApi<D extends object = SessionData> {
   /** The user this session is bound to, if any. */
   readonly boundUser: string | undefined
   /**
-   * Persists now (server stores), for work that outlives the response such as a WebSocket. Over a
-   * WebSocket with the cookie store, a change is refused (`ERR_SESSION_SOCKET_READ_ONLY`): no
-   * cookie can reach the client mid-connection.
+   * Persists now (server stores), for work that outlives the response such as a WebSocket or a
+   * stream. Over a WebSocket with the cookie store, a change is refused
+   * (`ERR_SESSION_SOCKET_READ_ONLY`): no cookie can reach the client mid-connection; likewise once
+   * a response went out without the session (`ERR_SESSION_RESPONSE_SENT`).
    */
   save(): Promise<void>
   save(callback: Callback): void
@@ -179,7 +180,10 @@ export interface SessionHost {
   expiresAt(state: SessionState): number
   /** The session id, drawn on first use. */
   idOf(state: SessionState): string
-  /** Throws SOCKET_READ_ONLY when `state` cannot change (a WebSocket's session that could not be saved). */
+  /**
+   * Throws SOCKET_READ_ONLY (a WebSocket's session) or RESPONSE_SENT (the response went out without
+   * the session) when `state` cannot change there: nothing could carry the change to the client.
+   */
   assertWritable(state: SessionState, what: string): void
 }
 

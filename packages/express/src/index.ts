@@ -15,6 +15,14 @@ import {
 import type { Request, RequestHandler, Response } from 'express'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /** Your session's shape: `declare module '@x/session-express' { interface SessionData { userId: string } }`. */
 export interface SessionData extends CoreSessionData {}
@@ -52,7 +60,7 @@ export function session(options: ExpressSessionOptions = {}): SessionMiddleware 
   const exposed = exposure(property)
   const handler: RequestHandler = (req, res, next) => {
     const exchange = new Exchange(req, res)
-    const cycle = manager.begin(exchange)
+    const cycle = manager.begin(exchange, exchange)
     const slots = exposed.attach(req, cycle)
     // The response's methods are wrapped only once the session may have something to send: a
     // wrapped method costs every later call on the response, and most requests change nothing.
@@ -149,6 +157,10 @@ class Exchange implements RequestInfo, ResponseInfo {
   get cacheControl(): string | undefined {
     const value = this.#res.getHeader('Cache-Control')
     return value === undefined ? undefined : [value].flat().join(', ')
+  }
+  /** The head is out, or held back for a commit under way: a change now could not go with it. */
+  get sent(): boolean {
+    return this.#res.headersSent
   }
 }
 

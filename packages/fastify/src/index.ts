@@ -9,10 +9,24 @@ import {
   type SessionCycle,
   SessionError,
 } from '@x/session-core'
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import type {
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RawServerBase,
+  RouteGenericInterface,
+} from 'fastify'
 import fp from 'fastify-plugin'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /**
  * Your session's shape, shared by every `request.session`. Extend it by declaration merging:
@@ -38,8 +52,11 @@ export type FastifySessionOptions = ManagerSource<SessionData> & {
 }
 
 type Slots = Record<string | symbol, unknown>
+type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>
+type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>
 
-const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) => {
+// Any server (HTTP/1, HTTPS, HTTP/2): Nest's FastifyAdapter.register() asks for a plugin that takes them all.
+const plugin: FastifyPluginAsync<FastifySessionOptions, RawServerBase> = async (app, options) => {
   const { property = 'session', ...source } = options
   const manager = resolveManager<SessionData>(source)
   // One slot per registration, so two mounted sessions never share a cycle.
@@ -50,10 +67,21 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
 
   app.addHook('onRequest', (request, reply, done) => {
     const exchange = new Exchange(request, reply)
-    const cycle = manager.begin(exchange)
+    const cycle = manager.begin(exchange, exchange)
     exchange.cycle = cycle
     const slots = request as unknown as Slots
     slots[kExchange] = exchange
+    // A reply hijacked or written on reply.raw (Nest's @Sse()) never reaches onSend: once it is
+    // over, a late commit lets the engine keep or report what the session still had to send.
+    // Armed only once the session may have something to send.
+    cycle.onChange(() => {
+      reply.raw.once('close', () => {
+        if (slots[kExchange] !== exchange || !exchange.sent) return
+        slots[kExchange] = null
+        // A failure is reported by the engine (onEvent): nothing is left to answer.
+        cycle.commit(exchange).catch(() => {})
+      })
+    })
     // Callback style, so the rest of the request runs inside the session's async context (body
     // parsing needs nothing more: Fastify resumes the request in the async scope it was parsed
     // from), and in this same tick when the engine need not wait.
@@ -120,12 +148,12 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (app, options) =
  * request. `secure` and `cacheControl` are asked only when a cookie goes out.
  */
 class Exchange implements RequestInfo, ResponseInfo {
-  readonly #request: FastifyRequest
-  readonly #reply: FastifyReply
+  readonly #request: AnyRequest
+  readonly #reply: AnyReply
   readonly cookieHeader: string | undefined
   readonly headers: FastifyRequest['headers']
   cycle: SessionCycle<SessionData> | undefined = undefined
-  constructor(request: FastifyRequest, reply: FastifyReply) {
+  constructor(request: AnyRequest, reply: AnyReply) {
     this.#request = request
     this.#reply = reply
     // Node joins repeated Cookie lines into one.
@@ -139,6 +167,10 @@ class Exchange implements RequestInfo, ResponseInfo {
   get cacheControl(): string | undefined {
     const value = this.#reply.getHeader('cache-control')
     return value === undefined ? undefined : String(value)
+  }
+  /** Hijacked, ended, or its head written on reply.raw: onSend will not (or did) run. */
+  get sent(): boolean {
+    return this.#reply.sent || this.#reply.raw.headersSent
   }
 }
 

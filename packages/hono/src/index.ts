@@ -10,6 +10,14 @@ import {
 import type { Context, MiddlewareHandler } from 'hono'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /**
  * Your session's shape, for every `session()` that names no other:

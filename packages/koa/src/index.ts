@@ -12,6 +12,14 @@ import {
 import type { Context, Middleware } from 'koa'
 
 export * from '@x/session-core'
+// Explicit exports win over the star: these default to this package's SessionData.
+export {
+  createSessionManager,
+  type Session,
+  type SessionApi,
+  type SessionCycle,
+  type SessionManager,
+} from './session-types.js'
 
 /**
  * Your session's shape, the default type of `ctx.session`. Extend it by declaration merging:
