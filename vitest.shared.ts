@@ -17,6 +17,7 @@ export const alias = {
   '@x/session-koa': pkg('koa'),
   '@x/session-hono/context': pkg('hono', 'src/context.ts'),
   '@x/session-hono': pkg('hono'),
+  '@x/session-next': pkg('next'),
   '@x/session-redis': pkg('redis'),
   '@x/session-conformance-tests': pkg('conformance-tests'),
 }

@@ -26,4 +26,5 @@ export type {
   RunningServer,
   SocketContext,
   StoreCase,
+  UnsupportedFeature,
 } from './types.js'

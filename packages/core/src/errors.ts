@@ -28,6 +28,12 @@ export const SessionErrorCode = {
   SOCKET_READ_ONLY: 'ERR_SESSION_SOCKET_READ_ONLY',
   /** `getSession()` was called outside a request that a session middleware is handling. */
   NO_CONTEXT: 'ERR_SESSION_NO_CONTEXT',
+  /**
+   * The session changed where the framework cannot set a cookie: a Next.js Server Component while
+   * it renders, a response already sent or with immutable headers. Change it where a response is
+   * still being made (a Server Action, a Route Handler, middleware).
+   */
+  COOKIES_READ_ONLY: 'ERR_SESSION_COOKIES_READ_ONLY',
 } as const
 
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode]
