@@ -74,6 +74,17 @@ describe('a Next.js app (next build, next start)', () => {
     expect(read.headers.getSetCookie()).toEqual([])
   })
 
+  it("C6: with secure: 'auto' the cookie is Secure exactly when the request came over HTTPS", async () => {
+    const post = (headers: Record<string, string>) =>
+      fetch(`${server.url}/api/visits`, { method: 'POST', headers })
+    const plain = (await post({})).headers.getSetCookie()
+    expect(plain).toHaveLength(1)
+    expect(plain[0]).not.toMatch(/;\s*Secure/i)
+    const proxied = (await post({ 'x-forwarded-proto': 'https' })).headers.getSetCookie()
+    expect(proxied).toHaveLength(1)
+    expect(proxied[0]).toMatch(/;\s*Secure/i)
+  })
+
   it('middleware on the Edge runtime guards a page by the session', async () => {
     const anonymous = await get('/dashboard')
     expect(anonymous.status).toBe(307)
