@@ -2,49 +2,49 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { nextStart } from './harness.js'
 
 /**
- * The fixture app, built by `next build` (global-setup.ts) and served by `next start`, driven as a
- * browser without JavaScript would: forms post to their Server Actions, redirects are read, not
- * followed, so each response's cookies can be checked.
+ * The fixture app, built by `next build` (global-setup.ts) and served by `next start`, on Next.js
+ * 16 and 15, driven as a browser without JavaScript would: forms post to their Server Actions,
+ * redirects are read, not followed, so each response's cookies can be checked.
  */
-let server: Awaited<ReturnType<typeof nextStart>>
-beforeAll(async () => {
-  server = await nextStart()
-})
-afterAll(() => server?.close())
-
-const get = (path: string, cookie?: string) =>
-  fetch(server.url + path, { redirect: 'manual', headers: cookie ? { cookie } : {} })
-
-/** Submits the page's form (its Server Action, through the hidden action-id field) with `fields`. */
-async function submit(path: string, cookie: string | undefined, fields: Record<string, string> = {}) {
-  const html = await (await get(path, cookie)).text()
-  const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(html)?.[1]
-  expect(action).toBeDefined()
-  const form = new FormData()
-  form.set(action as string, '')
-  for (const [name, value] of Object.entries(fields)) form.set(name, value)
-  return fetch(server.url + path, {
-    method: 'POST',
-    body: form,
-    redirect: 'manual',
-    headers: cookie ? { cookie } : {},
+describe.each([16, 15] as const)('a Next.js %i app (next build, next start)', (major) => {
+  let server: Awaited<ReturnType<typeof nextStart>>
+  beforeAll(async () => {
+    server = await nextStart(major)
   })
-}
+  afterAll(() => server?.close())
 
-/** The `name=value` of the session cookie a response sets, or undefined. */
-function sessionCookie(reply: Response): string | undefined {
-  return reply.headers
-    .getSetCookie()
-    .find((header) => header.startsWith('session='))
-    ?.split(';')[0]
-}
+  const get = (path: string, cookie?: string) =>
+    fetch(server.url + path, { redirect: 'manual', headers: cookie ? { cookie } : {} })
 
-/** The visible text of an element with this id (React separates text parts with comments). */
-function text(html: string, id: string): string | undefined {
-  return new RegExp(`id="${id}">(.*?)</`).exec(html)?.[1]?.replaceAll('<!-- -->', '')
-}
+  /** Submits the page's form (its Server Action, through the hidden action-id field) with `fields`. */
+  async function submit(path: string, cookie: string | undefined, fields: Record<string, string> = {}) {
+    const html = await (await get(path, cookie)).text()
+    const action = /name="(\$ACTION_ID_[0-9a-f]+)"/.exec(html)?.[1]
+    expect(action).toBeDefined()
+    const form = new FormData()
+    form.set(action as string, '')
+    for (const [name, value] of Object.entries(fields)) form.set(name, value)
+    return fetch(server.url + path, {
+      method: 'POST',
+      body: form,
+      redirect: 'manual',
+      headers: cookie ? { cookie } : {},
+    })
+  }
 
-describe('a Next.js app (next build, next start)', () => {
+  /** The `name=value` of the session cookie a response sets, or undefined. */
+  function sessionCookie(reply: Response): string | undefined {
+    return reply.headers
+      .getSetCookie()
+      .find((header) => header.startsWith('session='))
+      ?.split(';')[0]
+  }
+
+  /** The visible text of an element with this id (React separates text parts with comments). */
+  function text(html: string, id: string): string | undefined {
+    return new RegExp(`id="${id}">(.*?)</`).exec(html)?.[1]?.replaceAll('<!-- -->', '')
+  }
+
   it('log in through a Server Action, read in a Server Component after the redirect', async () => {
     const login = await submit('/login', undefined, { name: 'ada' })
     expect(login.status).toBe(303)

@@ -4,20 +4,20 @@ import { createServer, type Server } from 'node:http'
 import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import type { AdapterHarness, ConformanceApp, RunningServer } from '@x/session-conformance-tests'
-import { fixtureDir } from './global-setup.js'
+import { fixtures, nextCli } from './global-setup.js'
 
 const require = createRequire(import.meta.url)
 const nextVersion: string = require('next/package.json').version
 
 /**
- * Serves the built fixture with `next start` as a child process, the way it runs in production.
+ * Serves a built fixture with `next start` as a child process, the way it runs in production.
  * Resolves once it answers HTTP.
  */
-export async function nextStart(): Promise<RunningServer> {
+export async function nextStart(major: keyof typeof fixtures): Promise<RunningServer> {
   const port = await freePort()
   const child: ChildProcess = spawn(
     process.execPath,
-    [require.resolve('next/dist/bin/next'), 'start', fixtureDir, '-H', '127.0.0.1', '-p', String(port)],
+    [nextCli(major), 'start', fixtures[major].dir, '-H', '127.0.0.1', '-p', String(port)],
     { env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', NODE_ENV: 'production' }, stdio: 'ignore' },
   )
   const url = `http://127.0.0.1:${port}`
@@ -77,7 +77,7 @@ export function nextHarness(via: 'cookies' | 'request'): AdapterHarness & { clos
         getRequestHandler(): Parameters<typeof createServer>[1]
       }
     }
-    const app = next({ dev: false, dir: fixtureDir, hostname: '127.0.0.1', quiet: true })
+    const app = next({ dev: false, dir: fixtures[16].dir, hostname: '127.0.0.1', quiet: true })
     await app.prepare()
     const http = createServer(app.getRequestHandler())
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
