@@ -64,9 +64,8 @@ export interface GetSession<D extends object = SessionData> {
  */
 export function nextSession<D extends object = SessionData>(options: ManagerSource<D> = {}): GetSession<D> {
   const manager = resolveManager<D>(options)
-  // One session per request: Next.js hands every call in a request the same cookie store (a new one
-  // once a Server Action's changes are applied for the render that follows), the same Request, the
-  // same IncomingMessage.
+  // One session per request, keyed on what Next.js hands every call in one request: the same
+  // `headers()` object, the same Request, the same IncomingMessage.
   const loaded = new WeakMap<object, Promise<NextSession<D>>>()
 
   const getSession = (request?: Request | IncomingMessage, response?: Response | ServerResponse) => {
@@ -97,8 +96,11 @@ async function fromNextHeaders<D extends object>(
   const request = await headers()
   let pending = loaded.get(request)
   if (pending === undefined) {
-    const target = new AppTarget(request, (await cookies()) as unknown as CookieStore)
-    pending = open(manager.begin(target), target)
+    // Kept before anything else is awaited, so concurrent calls share it.
+    pending = (async () => {
+      const target = new AppTarget(request, (await cookies()) as unknown as CookieStore)
+      return open(manager.begin(target), target)
+    })()
     loaded.set(request, pending)
   }
   return pending

@@ -58,6 +58,16 @@ describe.each([16, 15] as const)('a Next.js %i app (next build, next start)', (m
     expect(home.headers.getSetCookie()).toEqual([])
   })
 
+  it('a Server Action that saves without redirecting: the page rendered after it in the same request reads the write', async () => {
+    const cookie = sessionCookie(await submit('/login', undefined, { name: 'ada' }))
+    const counted = await submit('/counter', cookie)
+    expect(counted.status).toBe(200)
+    expect(text(await counted.text(), 'count')).toBe('1')
+    const next = sessionCookie(counted)
+    expect(next).toBeDefined()
+    expect(text(await (await get('/counter', next)).text(), 'count')).toBe('1')
+  })
+
   it('a Route Handler writes the session; the next page reads the write', async () => {
     const cookie = sessionCookie(await submit('/login', undefined, { name: 'ada' }))
     const visit = await fetch(`${server.url}/api/visits`, {
