@@ -20,6 +20,7 @@ export const alias = {
   '@x/session-hono': pkg('hono'),
   '@x/session-web/context': pkg('web', 'src/context.ts'),
   '@x/session-web': pkg('web'),
+  '@x/session-next': pkg('next'),
   '@x/session-redis': pkg('redis'),
   '@x/session-postgres': pkg('postgres'),
   '@x/session-conformance-tests': pkg('conformance-tests'),

@@ -27,4 +27,5 @@ export type {
   RunningServer,
   SocketContext,
   StoreCase,
+  UnsupportedFeature,
 } from './types.js'

@@ -108,7 +108,32 @@ export interface AdapterHarness {
    * @example { headers: { 'X-Forwarded-Proto': 'https' } }
    */
   secureRequest?: { headers: Record<string, string> }
+  /**
+   * What the framework cannot do at all, each with the reason: the cases that need it are listed
+   * as skipped, with the reason in their name, instead of failing or passing falsely. For
+   * frameworks whose limits no adapter can lift (Next.js has no WebSocket server); never for
+   * something the adapter could do.
+   */
+  unsupported?: Partial<Record<UnsupportedFeature, string>>
 }
+
+/** Features a framework may lack (see `AdapterHarness.unsupported`). */
+export type UnsupportedFeature =
+  /** WebSocket endpoints (the `WebSocket` cases). */
+  | 'webSocket'
+  /** `getSession()` from the `/context` subpath (the `getSession()` cases). */
+  | 'contextAccessor'
+  /** The `tokenHeader` transport (the `header transport` cases). */
+  | 'headerTransport'
+  /** Setting the response's `Cache-Control` along with the cookie (E10). */
+  | 'cacheControl'
+  /**
+   * An `Expires` computed from the session's clock (E9 then checks `Max-Age` and the other
+   * attributes, not the `Expires` instant): for frameworks that recompute it from `Max-Age`.
+   */
+  | 'sessionClockExpires'
+  /** Answering a thrown error with the session's cookie and the error's status (E6 on throw, S7's 503). */
+  | 'thrownErrors'
 
 /** A store to run the adapter suite over, besides the cookie store. */
 export interface StoreCase {

@@ -39,6 +39,12 @@ export const SessionErrorCode = {
    * asked for it did not take (dropping an older revocation instead would bring its sessions back).
    */
   REVOCATIONS_FULL: 'ERR_SESSION_REVOCATIONS_FULL',
+  /**
+   * The session changed where the framework cannot set a cookie: a Next.js Server Component while
+   * it renders, a response already sent or with immutable headers. Change it where a response is
+   * still being made (a Server Action, a Route Handler, middleware).
+   */
+  COOKIES_READ_ONLY: 'ERR_SESSION_COOKIES_READ_ONLY',
 } as const
 
 export type SessionErrorCode = (typeof SessionErrorCode)[keyof typeof SessionErrorCode]
