@@ -62,9 +62,8 @@ for (const page of pages(docs)) {
   const text = readFileSync(page, 'utf8')
   const shared = prelude(text)
   const fence = /^```(?:ts|typescript)\b[^\n]*\n([\s\S]*?)^```/gm
-  let match
   let n = 0
-  while ((match = fence.exec(text))) {
+  for (const match of text.matchAll(fence)) {
     const line = text.slice(0, match.index).split('\n').length + 1
     const name = `${relative(docs, page).replace(/[\\/]/g, '_').replace(/\.md$/, '')}_${++n}.ts`
     // The page's prelude, less the lines that declare a name the sample declares itself.
