@@ -222,6 +222,10 @@ try {
       box && box.x >= 0 && box.x + box.width <= 390,
       `the session box runs off screen: ${JSON.stringify(box)}`,
     )
+    for (const id of ['session', 'r-headers']) {
+      const hidden = await page.locator(`#${id}`).evaluate((el) => el.scrollWidth - el.clientWidth)
+      expect(hidden <= 0, `#${id} hides ${hidden}px behind a horizontal scroll`)
+    }
     if (shots) await page.screenshot({ path: join(shots, 'narrow.png'), fullPage: true })
   })
 
