@@ -28,6 +28,7 @@ export default defineConfig(() => {
       noExternal: esmOnlyDependencies,
       onSuccess: async () => {
         writeBundledLicenses()
+        nameBundledModules()
         checkRequireWithoutEsmSupport()
       },
     },
@@ -47,6 +48,20 @@ function writeBundledLicenses(): void {
     'dist/THIRD-PARTY-LICENSES.md',
     `# Third-party code in the CommonJS build (dist/*.cjs)\n\n${sections.join('\n')}`,
   )
+}
+
+/**
+ * esbuild heads each bundled module with its path on the build machine
+ * (`// ../../node_modules/.pnpm/iron-webcrypto@2.0.0/node_modules/iron-webcrypto/index.js`): say
+ * `// iron-webcrypto/index.js` instead, on the same line, so nothing about this machine ships.
+ */
+function nameBundledModules(): void {
+  for (const file of readdirSync('dist').filter((name) => name.endsWith('.cjs'))) {
+    const path = join('dist', file)
+    const text = readFileSync(path, 'utf8')
+    const named = text.replace(/^\/\/ (?:\.\.\/)*node_modules\/(?:\.pnpm\/[^/\n]+\/node_modules\/)?/gm, '// ')
+    if (named !== text) writeFileSync(path, named)
+  }
 }
 
 /**

@@ -43,6 +43,7 @@ export {
   type StoreFailurePolicy,
   type TokenHeaderOptions,
 } from './options.js'
+export { inspectSeal, type SealInfo } from './seal-info.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
 export type {
   RevocationStore,
