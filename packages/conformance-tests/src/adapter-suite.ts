@@ -649,19 +649,22 @@ function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Tr
       },
     )
 
-    it('E10: a response that clears the session cookie is not storable by shared caches either', async () => {
-      for (const cacheControl of [undefined, 'public, max-age=60']) {
-        const { jar } = await f.login({ user: 'ada' })
-        const reply = await f.post(
-          q('/cache', { destroy: '1', ...(cacheControl ? { cacheControl } : {}) }),
-          jar,
-        )
-        expect(reply.status).toBe(200)
-        expect(f.emitted(reply)).toHaveLength(1)
-        expect(reply.headers['cache-control'], String(cacheControl)).toMatch(/private|no-store/)
-        expect(reply.headers['cache-control'], String(cacheControl)).not.toMatch(/public/)
-      }
-    })
+    lackingIt(harness, 'cacheControl')(
+      'E10: a response that clears the session cookie is not storable by shared caches either',
+      async () => {
+        for (const cacheControl of [undefined, 'public, max-age=60']) {
+          const { jar } = await f.login({ user: 'ada' })
+          const reply = await f.post(
+            q('/cache', { destroy: '1', ...(cacheControl ? { cacheControl } : {}) }),
+            jar,
+          )
+          expect(reply.status).toBe(200)
+          expect(f.emitted(reply)).toHaveLength(1)
+          expect(reply.headers['cache-control'], String(cacheControl)).toMatch(/private|no-store/)
+          expect(reply.headers['cache-control'], String(cacheControl)).not.toMatch(/public/)
+        }
+      },
+    )
 
     it('E11: writing the value a key already holds is not a change', async () => {
       const { jar } = await f.login({ user: 'ada', cart: { items: [1] } })
@@ -737,31 +740,36 @@ function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Tr
       expect(next.json()).toMatchObject({ isNew: true, has: false })
     })
 
-    it("L10: the framework's logout idiom (session = null) ends the session as destroy() does", async () => {
-      const { jar, id } = await f.login({ user: 'ada' })
-      const copy = jar.clone()
-      const reply = await f.post('/assign-null', jar)
-      // A harness without RouteContext.assignNull() answers 501 with a `missing` note: a failure here.
-      expect(reply.json(), 'the harness must implement RouteContext.assignNull()').toEqual({ assigned: true })
-      expect(reply.status).toBe(200)
-      if (f.transport === 'header') {
-        expect(f.emitted(reply)).toEqual([''])
-      } else {
-        const cleared = f.emitted(reply).map(parseSetCookie)
-        expect(cleared.map((c) => c.name)).toEqual([NAME])
-        expect(cleared[0]?.value).toBe('')
-        expect(cleared[0]?.attributes.get('max-age')).toBe('0')
-      }
-      expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
-        isNew: true,
-        has: false,
-      })
-      if (f.store) {
-        // The record is gone before the response arrives, so every copy ends.
-        expect(await f.store.inner.get(id)).toBeUndefined()
-        expect((await f.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
-      }
-    })
+    lackingIt(harness, 'logoutIdiom')(
+      "L10: the framework's logout idiom (session = null) ends the session as destroy() does",
+      async () => {
+        const { jar, id } = await f.login({ user: 'ada' })
+        const copy = jar.clone()
+        const reply = await f.post('/assign-null', jar)
+        // A harness without RouteContext.assignNull() answers 501 with a `missing` note: a failure here.
+        expect(reply.json(), 'the harness must implement RouteContext.assignNull()').toEqual({
+          assigned: true,
+        })
+        expect(reply.status).toBe(200)
+        if (f.transport === 'header') {
+          expect(f.emitted(reply)).toEqual([''])
+        } else {
+          const cleared = f.emitted(reply).map(parseSetCookie)
+          expect(cleared.map((c) => c.name)).toEqual([NAME])
+          expect(cleared[0]?.value).toBe('')
+          expect(cleared[0]?.attributes.get('max-age')).toBe('0')
+        }
+        expect((await f.get('/read?key=user', jar.apply(reply))).json()).toMatchObject({
+          isNew: true,
+          has: false,
+        })
+        if (f.store) {
+          // The record is gone before the response arrives, so every copy ends.
+          expect(await f.store.inner.get(id)).toBeUndefined()
+          expect((await f.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        }
+      },
+    )
 
     if (serverSide) {
       it('L5: replaying a cookie from before destroy() or regenerate() is no session', async () => {
@@ -1238,6 +1246,11 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         app.clock.advance(IDLE + 1)
         await app.get('/read', a.jar)
         const b = await login({ user: 'bob' })
+        // A framework that answers a thrown error with its own 500 declares it (thrownErrors).
+        const expectUnavailable = (status: number) =>
+          harness.unsupported?.thrownErrors === undefined
+            ? expect(status).toBe(503)
+            : expect(status).toBeGreaterThanOrEqual(500)
         if (store) {
           // Two requests loaded from one version: the second to save meets a conflict.
           const inA = app.gate.arm('a')
@@ -1255,9 +1268,9 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
           await inC
           store.failing = true
           app.gate.open('c')
-          expect((await failing).status).toBe(503)
+          expectUnavailable((await failing).status)
           // A load that fails, and the errors the session then throws.
-          expect((await app.get('/read', b.jar)).status).toBe(503)
+          expectUnavailable((await app.get('/read', b.jar)).status)
           const cycle = manager.begin({ cookieHeader: b.jar.header() })
           const session = await cycle.load()
           try {
@@ -1277,7 +1290,15 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
           await cycle.commit().catch((error: unknown) => thrown.push(error))
         }
         const seen = new Set(app.events.map((event) => event.type))
-        const expected = ['invalid', 'expired', 'commit-error', ...(store ? ['conflict', 'store-error'] : [])]
+        // A store that merges change sets itself (`apply`) never conflicts: only the others report one.
+        const conflicts = store !== undefined && store.apply === undefined
+        const expected = [
+          'invalid',
+          'expired',
+          'commit-error',
+          ...(store ? ['store-error'] : []),
+          ...(conflicts ? ['conflict'] : []),
+        ]
         for (const type of expected) expect(seen, type).toContain(type)
         expect(thrown.length).toBeGreaterThan(0)
         const text = JSON.stringify([app.events, thrown], (_key, value) =>
@@ -1406,16 +1427,19 @@ function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterS
         expect((await r.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
       })
 
-      it('L9: the logout idiom (session = null) revokes too: a copy of the cookie is no session', async () => {
-        const { jar } = await r.login({ user: 'ada' })
-        const copy = jar.clone()
-        const logout = await r.post('/assign-null', jar)
-        expect(logout.json(), 'the harness must implement RouteContext.assignNull()').toEqual({
-          assigned: true,
-        })
-        expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
-        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
-      })
+      lackingIt(harness, 'logoutIdiom')(
+        'L9: the logout idiom (session = null) revokes too: a copy of the cookie is no session',
+        async () => {
+          const { jar } = await r.login({ user: 'ada' })
+          const copy = jar.clone()
+          const logout = await r.post('/assign-null', jar)
+          expect(logout.json(), 'the harness must implement RouteContext.assignNull()').toEqual({
+            assigned: true,
+          })
+          expect(r.emitted(logout).map((line) => parseSetCookie(line).value)).toEqual([''])
+          expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+        },
+      )
     })
   }
 

@@ -119,6 +119,11 @@ export interface AdapterHarness {
 
 /** Features a framework may lack (see `AdapterHarness.unsupported`). */
 export type UnsupportedFeature =
+  /**
+   * A logout idiom that assigns to where the session is exposed (`req.session = null`): for
+   * frameworks that expose it through a function call only (L10, and L9's idiom case).
+   */
+  | 'logoutIdiom'
   /** WebSocket endpoints (the `WebSocket` cases). */
   | 'webSocket'
   /** `getSession()` from the `/context` subpath (the `getSession()` cases). */

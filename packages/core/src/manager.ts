@@ -982,7 +982,9 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
   // --- commit ------------------------------------------------------------------------------
 
   async #write(response: ResponseInfo): Promise<CommitResult> {
-    const result = await this.#written(response)
+    // Judged when the commit is asked for, before anything is awaited: an adapter that holds the
+    // response's head for this commit (Express) reports it as sent from then on.
+    const result = await this.#written(response, this.#sent())
     return this.#legacy?.length ? this.#retireLegacy(result, response) : result
   }
 
@@ -1011,7 +1013,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     }
   }
 
-  async #written(response: ResponseInfo): Promise<CommitResult> {
+  async #written(response: ResponseInfo, sent: boolean): Promise<CommitResult> {
     const state = this.#resolved ?? (await this.#state)
     if (!state) return NO_HEADERS
     const ending = this.#pendingEnd
@@ -1024,7 +1026,7 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       await this.save(state)
       return NO_HEADERS
     }
-    if (this.#sent()) return this.#writeUnsent(state)
+    if (sent) return this.#writeUnsent(state)
     const step = this.#prepare(state, response)
     return 'setCookie' in step ? step : this.#finish(state, step, response)
   }

@@ -85,7 +85,10 @@ export function nextHarness(via: 'cookies' | 'request'): AdapterHarness & { clos
   }
   return {
     name: `next ${nextVersion} (Route Handler, ${via === 'cookies' ? 'getSession() through cookies()' : 'getSession(request, response)'})`,
+    // Next.js reports X-Forwarded-Proto from the connection unless a proxy sent one, as here.
+    secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
     unsupported: {
+      logoutIdiom: 'the session comes from a getSession() call, not a property an app could assign null to',
       webSocket: 'Next.js serves no WebSocket upgrades from its routes',
       contextAccessor: "none needed: this package's getSession() is request-scoped by Next.js itself",
       thrownErrors:

@@ -121,11 +121,24 @@ function upgradeRequest(req: IncomingMessage, origin: string): Request {
  * Serves `handler` on 127.0.0.1 through @hono/node-server (Node -> Request -> handler -> Response),
  * and WebSocket handshakes through the same handler with `ws`.
  */
+/**
+ * The Request a trusted TLS-terminating proxy's app sees (SvelteKit's `PROTOCOL_HEADER`, a Workers
+ * route): `X-Forwarded-Proto: https` makes the URL https, as such a bridge rebuilds it.
+ */
+function behindProxy(request: Request): Request {
+  if (request.headers.get('x-forwarded-proto') !== 'https' || !request.url.startsWith('http:')) return request
+  return new Request(`https:${request.url.slice('http:'.length)}`, request)
+}
+
 export function listen(handler: Handler): Promise<RunningServer> {
   const wss = new WebSocketServer({ noServer: true })
   return new Promise((resolve) => {
     const server: ServerType = serve(
-      { fetch: (request, env) => handler(request, env as HttpBindings), hostname: '127.0.0.1', port: 0 },
+      {
+        fetch: (request, env) => handler(behindProxy(request), env as HttpBindings),
+        hostname: '127.0.0.1',
+        port: 0,
+      },
       (info: AddressInfo) => {
         const origin = `http://127.0.0.1:${info.port}`
         server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -174,6 +187,7 @@ async function upgrade(
 }
 
 export const webHarness: AdapterHarness = {
+  secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
   name: `web (Fetch handler on @hono/node-server ${nodeServerVersion})`,
   start: (def) => listen(buildHandler(def)),
 }
