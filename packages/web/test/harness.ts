@@ -188,6 +188,10 @@ async function upgrade(
 
 export const webHarness: AdapterHarness = {
   secureRequest: { headers: { 'X-Forwarded-Proto': 'https' } },
+  unsupported: {
+    logoutIdiom:
+      'a Fetch handler reaches its session through getSession(request), not a property it could assign null to',
+  },
   name: `web (Fetch handler on @hono/node-server ${nodeServerVersion})`,
   start: (def) => listen(buildHandler(def)),
 }
