@@ -35,6 +35,11 @@ export interface StoreFactory {
   maxEntries?: number
   /** The `maxDataSize` of the stores `create` returns, in bytes (S10). @default 1048576 */
   maxDataSize?: number
+  /**
+   * `false`: the store has no `apply` (the engine saves it with version-checked `set`s), so the
+   * S11 cases are not registered. Left unset, they run and skip themselves for a store without it.
+   */
+  apply?: boolean
   dispose?(): Promise<void>
 }
 
@@ -382,125 +387,126 @@ export function describeStoreConformance(factory: StoreFactory): void {
       if (!store.apply) throw new Error('unreachable: guarded by hasApply')
       return store.apply.bind(store)
     }
-    describe('S11: apply (stores that merge a change set themselves)', () => {
-      it('S11: merges set and removed keys, leaves the others, sets refreshedAt and the ttl, bumps the version', async (ctx) => {
-        if (!store.apply) return ctx.skip()
-        const apply = withApply()
-        const id = testId()
-        const created = record({ keep: { deep: [1, 2] }, drop: 1, change: 'a', nums: [] }, 3)
-        await store.set(id, created, { ttl: 1 })
-        expect(
-          await apply(id, change({ change: 'b', added: { x: null } }, ['drop', 'absent']), { ttl: 60 }),
-        ).toBe(4)
-        await elapse(1.2)
-        const read = await store.get(id)
-        expect(read?.data).toEqual({ keep: { deep: [1, 2] }, change: 'b', nums: [], added: { x: null } })
-        expect(read?.version).toBe(4)
-        expect(read?.refreshedAt).toBe(5000)
-        expect(read?.createdAt).toBe(created.createdAt)
-        // Values come back as they went in: floats, big integers, unicode, empty containers.
-        const values = {
-          f: 0.1 + 0.2,
-          big: 2 ** 53 - 1,
-          neg: -1e-7,
-          s: 'é\u2028"\\',
-          e: {},
-          a: [[]],
-          t: true,
-        }
-        expect(await apply(id, change(values), { ttl: 60 })).toBe(5)
-        expect((await store.get(id))?.data).toEqual({ ...read?.data, ...values })
-        // The ttl is the one of the apply: a short one ends the record.
-        await apply(id, change({}), { ttl: 1 })
-        await elapse(1.2)
-        expect(await store.get(id)).toBeUndefined()
-      })
-
-      it('S11: a missing or ended record is not brought back', async (ctx) => {
-        if (!store.apply) return ctx.skip()
-        const apply = withApply()
-        const id = testId()
-        expect(await apply(id, change({ a: 1 }), { ttl: 60 })).toBeUndefined()
-        expect(await store.get(id)).toBeUndefined()
-        await store.set(id, record({ a: 1 }), { ttl: 60 })
-        await store.delete(id)
-        expect(await apply(id, change({ a: 2 }), { ttl: 60 })).toBeUndefined()
-        expect(await store.get(id)).toBeUndefined()
-        await store.set(id, record({ a: 1 }), { ttl: 1 })
-        await elapse(1.2)
-        expect(await apply(id, change({ a: 3 }), { ttl: 60 })).toBeUndefined()
-        expect(await store.get(id)).toBeUndefined()
-      })
-
-      it('S11: 10 writers applying at once: every change kept, the version bumped once per apply', async (ctx) => {
-        if (!store.apply) return ctx.skip()
-        const apply = withApply()
-        const id = testId()
-        await store.set(id, record({ base: 1 }, 1), { ttl: 60 })
-        const writers = 10
-        const rounds = 20
-        await Promise.all(
-          Array.from({ length: writers }, async (_, w) => {
-            for (let r = 0; r < rounds; r++) {
-              const version = await apply(
-                id,
-                change({ [`k${w}_${r}`]: r, [`t${w}_${r}`]: 1 }, [`t${w}_${r - 1}`]),
-                {
-                  ttl: 60,
-                },
-              )
-              expect(version).toBeGreaterThan(1)
-            }
-          }),
-        )
-        const read = await store.get(id)
-        expect(read?.version).toBe(1 + writers * rounds)
-        const expected: Record<string, unknown> = { base: 1 }
-        for (let w = 0; w < writers; w++) {
-          for (let r = 0; r < rounds; r++) expected[`k${w}_${r}`] = r
-          expected[`t${w}_${rounds - 1}`] = 1
-        }
-        expect(read?.data).toEqual(expected)
-      })
-
-      it('S11: merged data over maxDataSize is refused with ERR_SESSION_TOO_LARGE and nothing changes', async (ctx) => {
-        if (!store.apply) return ctx.skip()
-        const apply = withApply()
-        const id = testId()
-        const half = 'x'.repeat(Math.floor(maxDataSize / 2))
-        await store.set(id, record({ a: half }, 1), { ttl: 60 })
-        const error = await apply(id, change({ b: half }), { ttl: 60 }).then(
-          () => undefined,
-          (e: unknown) => e,
-        )
-        expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_TOO_LARGE')
-        const read = await store.get(id)
-        expect(read?.data).toEqual({ a: half })
-        expect(read?.version).toBe(1)
-        // Removing a key makes room again.
-        expect(await apply(id, change({ b: half }, ['a']), { ttl: 60 })).toBe(2)
-        expect((await store.get(id))?.data).toEqual({ b: half })
-      })
-
-      if (userIndex) {
-        it('S11: bind sets or clears the user, and the per-user index follows; no bind leaves it', async (ctx) => {
-          if (!store.apply || !store.listByUser) return ctx.skip()
+    if (factory.apply !== false)
+      describe('S11: apply (stores that merge a change set themselves)', () => {
+        it('S11: merges set and removed keys, leaves the others, sets refreshedAt and the ttl, bumps the version', async (ctx) => {
+          if (!store.apply) return ctx.skip()
           const apply = withApply()
           const id = testId()
-          const user = `user-${testId()}`
-          await store.set(id, record({}, 1), { ttl: 60 })
-          await apply(id, change({ a: 1 }, [], { bind: { user } }), { ttl: 60 })
-          expect((await store.get(id))?.user).toBe(user)
-          expect(await store.listByUser(user)).toEqual([id])
-          await apply(id, change({ b: 1 }), { ttl: 600 })
-          expect((await store.get(id))?.user).toBe(user)
-          expect(await store.listByUser(user)).toEqual([id])
-          await apply(id, change({ c: 1 }, [], { bind: { user: undefined } }), { ttl: 60 })
-          expect((await store.get(id))?.user).toBeUndefined()
-          expect(await store.listByUser(user)).toEqual([])
+          const created = record({ keep: { deep: [1, 2] }, drop: 1, change: 'a', nums: [] }, 3)
+          await store.set(id, created, { ttl: 1 })
+          expect(
+            await apply(id, change({ change: 'b', added: { x: null } }, ['drop', 'absent']), { ttl: 60 }),
+          ).toBe(4)
+          await elapse(1.2)
+          const read = await store.get(id)
+          expect(read?.data).toEqual({ keep: { deep: [1, 2] }, change: 'b', nums: [], added: { x: null } })
+          expect(read?.version).toBe(4)
+          expect(read?.refreshedAt).toBe(5000)
+          expect(read?.createdAt).toBe(created.createdAt)
+          // Values come back as they went in: floats, big integers, unicode, empty containers.
+          const values = {
+            f: 0.1 + 0.2,
+            big: 2 ** 53 - 1,
+            neg: -1e-7,
+            s: 'é\u2028"\\',
+            e: {},
+            a: [[]],
+            t: true,
+          }
+          expect(await apply(id, change(values), { ttl: 60 })).toBe(5)
+          expect((await store.get(id))?.data).toEqual({ ...read?.data, ...values })
+          // The ttl is the one of the apply: a short one ends the record.
+          await apply(id, change({}), { ttl: 1 })
+          await elapse(1.2)
+          expect(await store.get(id)).toBeUndefined()
         })
-      }
-    })
+
+        it('S11: a missing or ended record is not brought back', async (ctx) => {
+          if (!store.apply) return ctx.skip()
+          const apply = withApply()
+          const id = testId()
+          expect(await apply(id, change({ a: 1 }), { ttl: 60 })).toBeUndefined()
+          expect(await store.get(id)).toBeUndefined()
+          await store.set(id, record({ a: 1 }), { ttl: 60 })
+          await store.delete(id)
+          expect(await apply(id, change({ a: 2 }), { ttl: 60 })).toBeUndefined()
+          expect(await store.get(id)).toBeUndefined()
+          await store.set(id, record({ a: 1 }), { ttl: 1 })
+          await elapse(1.2)
+          expect(await apply(id, change({ a: 3 }), { ttl: 60 })).toBeUndefined()
+          expect(await store.get(id)).toBeUndefined()
+        })
+
+        it('S11: 10 writers applying at once: every change kept, the version bumped once per apply', async (ctx) => {
+          if (!store.apply) return ctx.skip()
+          const apply = withApply()
+          const id = testId()
+          await store.set(id, record({ base: 1 }, 1), { ttl: 60 })
+          const writers = 10
+          const rounds = 20
+          await Promise.all(
+            Array.from({ length: writers }, async (_, w) => {
+              for (let r = 0; r < rounds; r++) {
+                const version = await apply(
+                  id,
+                  change({ [`k${w}_${r}`]: r, [`t${w}_${r}`]: 1 }, [`t${w}_${r - 1}`]),
+                  {
+                    ttl: 60,
+                  },
+                )
+                expect(version).toBeGreaterThan(1)
+              }
+            }),
+          )
+          const read = await store.get(id)
+          expect(read?.version).toBe(1 + writers * rounds)
+          const expected: Record<string, unknown> = { base: 1 }
+          for (let w = 0; w < writers; w++) {
+            for (let r = 0; r < rounds; r++) expected[`k${w}_${r}`] = r
+            expected[`t${w}_${rounds - 1}`] = 1
+          }
+          expect(read?.data).toEqual(expected)
+        })
+
+        it('S11: merged data over maxDataSize is refused with ERR_SESSION_TOO_LARGE and nothing changes', async (ctx) => {
+          if (!store.apply) return ctx.skip()
+          const apply = withApply()
+          const id = testId()
+          const half = 'x'.repeat(Math.floor(maxDataSize / 2))
+          await store.set(id, record({ a: half }, 1), { ttl: 60 })
+          const error = await apply(id, change({ b: half }), { ttl: 60 }).then(
+            () => undefined,
+            (e: unknown) => e,
+          )
+          expect(SessionError.is(error) && error.code).toBe('ERR_SESSION_TOO_LARGE')
+          const read = await store.get(id)
+          expect(read?.data).toEqual({ a: half })
+          expect(read?.version).toBe(1)
+          // Removing a key makes room again.
+          expect(await apply(id, change({ b: half }, ['a']), { ttl: 60 })).toBe(2)
+          expect((await store.get(id))?.data).toEqual({ b: half })
+        })
+
+        if (userIndex) {
+          it('S11: bind sets or clears the user, and the per-user index follows; no bind leaves it', async (ctx) => {
+            if (!store.apply || !store.listByUser) return ctx.skip()
+            const apply = withApply()
+            const id = testId()
+            const user = `user-${testId()}`
+            await store.set(id, record({}, 1), { ttl: 60 })
+            await apply(id, change({ a: 1 }, [], { bind: { user } }), { ttl: 60 })
+            expect((await store.get(id))?.user).toBe(user)
+            expect(await store.listByUser(user)).toEqual([id])
+            await apply(id, change({ b: 1 }), { ttl: 600 })
+            expect((await store.get(id))?.user).toBe(user)
+            expect(await store.listByUser(user)).toEqual([id])
+            await apply(id, change({ c: 1 }, [], { bind: { user: undefined } }), { ttl: 60 })
+            expect((await store.get(id))?.user).toBeUndefined()
+            expect(await store.listByUser(user)).toEqual([])
+          })
+        }
+      })
 
     it('S8: ids are validated before any I/O', async () => {
       for (const bad of [

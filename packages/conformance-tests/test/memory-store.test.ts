@@ -7,6 +7,7 @@ describeStoreConformance({ name: 'memory', maxEntries: 10_000, create: (clock) =
 // A store without `apply`: the engine's version-checked path, re-applying on a conflict.
 describeStoreConformance({
   name: 'memory without apply',
+  apply: false,
   create: (clock) => ({ ...memoryStore({ clock }), apply: undefined }),
 })
 
