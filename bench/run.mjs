@@ -142,6 +142,7 @@ const CONTENTION_PEERS = {
   ],
   koa: [],
   hono: [],
+  web: [],
 }
 const STORE_LABEL = {
   cookie: 'cookie store',
