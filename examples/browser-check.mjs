@@ -120,9 +120,15 @@ try {
   const text = (id) => page.locator(`#${id}`).innerText()
   /** Clicks, then waits for the inspector to show this request (the history grows by one). */
   const act = async (locator) => {
-    const before = await page.locator('#history li').count()
+    // The history keeps the last 20 entries: a new one shows as a new first item, not a longer list.
+    await page.evaluate(() => {
+      window.__lastEntry = document.querySelector('#history li')
+    })
     await locator.click()
-    await page.waitForFunction((n) => document.querySelectorAll('#history li').length > n, before)
+    await page.waitForFunction(() => {
+      const first = document.querySelector('#history li')
+      return first !== null && first !== window.__lastEntry
+    })
   }
   const button = (name) => page.getByRole('button', { name, exact: true })
 

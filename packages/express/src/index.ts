@@ -94,7 +94,23 @@ type Slots = Record<string | symbol, unknown>
  * per prototype (an app's, or a sub-app's), so a request pays two symbol-keyed slots, as many
  * properties as the plain data property it replaces and the cycle it carried already.
  */
+/**
+ * One accessor per property name, shared by every middleware that exposes a session there (one
+ * per router, say): each installs it on the same request prototype, so a second one of its own
+ * would replace the first and leave that middleware's requests without a session.
+ */
+const exposures = new Map<string, ReturnType<typeof createExposure>>()
+
 function exposure(property: string) {
+  let found = exposures.get(property)
+  if (found === undefined) {
+    found = createExposure(property)
+    exposures.set(property, found)
+  }
+  return found
+}
+
+function createExposure(property: string) {
   const slot = Symbol(`session (${property})`)
   const kCycle = Symbol(`session cycle (${property})`)
   const prototypes = new WeakSet<object>()
