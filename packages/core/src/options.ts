@@ -246,6 +246,12 @@ function refuseUnknown(options: object, cookie: unknown): void {
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object')
     invalid('createSessionManager() needs an options object with a `secret`')
+  const given = options.cookie as unknown
+  // express-session 1.19 takes a function of the request here: ignoring it would run on defaults.
+  if (given !== undefined && (given === null || typeof given !== 'object'))
+    invalid(
+      "cookie must be an object of cookie attributes; a function per request (express-session's) has no equivalent: `secure: 'auto'` follows the request",
+    )
   refuseUnknown(options, options.cookie)
   const c = { ...defaults.cookie, ...options.cookie }
   // In production a missing trust-proxy setting must not decide `Secure` (C6); an explicit choice wins.

@@ -51,6 +51,12 @@ describe('options from other session libraries', () => {
     expect(hintFor('idletimeout', false)).toBeUndefined()
   })
 
+  it("express-session's per-request cookie function (and any cookie that is not an object) is refused, not ignored", () => {
+    for (const cookie of [() => ({ maxAge: 60_000 }), null, 'sid', 1])
+      expect(refused({ cookie }), String(cookie)).toMatchObject({ code: 'ERR_SESSION_INVALID_OPTION' })
+    expect(refused({ cookie: undefined })).toBeUndefined()
+  })
+
   it('names inherited from Object.prototype are not hints', () => {
     expect(hintFor('constructor', false)).toBeUndefined()
     expect(hintFor('toString', true)).toBeUndefined()

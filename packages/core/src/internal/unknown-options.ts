@@ -34,6 +34,15 @@ const topLevel: Readonly<Record<string, OptionHint>> = {
   sessionName: { from: SECURE, instead: '`property` on the adapter, and `cookie: { name }`' },
   sessionCookieName: { from: HONO, instead: '`cookie: { name }`' },
   cookieOptions: { from: `${IRON}, ${HONO}`, instead: '`cookie`' },
+  chunk: {
+    from: IRON,
+    instead:
+      'nothing: a seal over 4096 bytes is split into numbered cookies on its own, up to `cookie: { maxChunks }`',
+  },
+  onUnsealError: {
+    from: IRON,
+    instead: '`onEvent` (`invalid`, `expired` and `unknown-key` events, with their reason)',
+  },
   cookiePrefix: { from: FASTIFY, instead: 'a prefixed `cookie: { name }` (e.g. `__Host-session`)' },
   password: {
     from: IRON,
@@ -47,6 +56,7 @@ const topLevel: Readonly<Record<string, OptionHint>> = {
       '`idleTimeout` and `absoluteTimeout`, in seconds (0 meant "never expires": sessions here always end)',
   },
   maxAge: { from: `${KOA}, ${COOKIE_SESSION}`, instead: `\`idleTimeout\` ${ms}` },
+  maxage: { from: KOA, instead: `\`idleTimeout\` ${ms}` },
   expires: { from: COOKIE_SESSION, instead: '`idleTimeout` in seconds' },
   expiry: { from: SECURE, instead: '`idleTimeout` in seconds' },
   expireAfterSeconds: { from: HONO, instead: '`idleTimeout` (also in seconds)' },
@@ -77,8 +87,10 @@ const topLevel: Readonly<Record<string, OptionHint>> = {
   secure: { from: KOA, instead: '`cookie: { secure }`' },
   httpOnly: { from: KOA, instead: '`cookie: { httpOnly }`' },
   sameSite: { from: KOA, instead: '`cookie: { sameSite }`' },
-  domain: { from: COOKIE_SESSION, instead: '`cookie: { domain }`' },
-  path: { from: COOKIE_SESSION, instead: '`cookie: { path }`' },
+  domain: { from: `${KOA}, ${COOKIE_SESSION}`, instead: '`cookie: { domain }`' },
+  path: { from: `${KOA}, ${COOKIE_SESSION}`, instead: '`cookie: { path }`' },
+  partitioned: { from: KOA, instead: '`cookie: { partitioned }`' },
+  priority: { from: KOA, instead: '`cookie: { priority }`' },
   signed: {
     from: `${KOA}, ${COOKIE_SESSION}`,
     instead: 'nothing: every session is sealed (encrypted and signed)',
@@ -95,6 +107,16 @@ const topLevel: Readonly<Record<string, OptionHint>> = {
   decode: { from: KOA, instead: 'nothing: the session is sealed with iron (Fe26.2)' },
   externalKey: { from: KOA, instead: '`tokenHeader` for a token outside the cookie' },
   ContextStore: { from: KOA, instead: '`store`' },
+  prefix: { from: KOA, instead: "the store's own key prefix (e.g. `redisStore({ prefix })`)" },
+  valid: {
+    from: KOA,
+    instead:
+      'a check in your own middleware after the session is loaded, and `session.destroy()` when it fails',
+  },
+  beforeSave: {
+    from: KOA,
+    instead: 'your handler: the session is saved after it returns, with what it holds then',
+  },
 }
 
 /** Options inside `cookie`, by name. */
