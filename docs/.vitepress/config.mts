@@ -64,6 +64,18 @@ export default defineConfig({
           { text: 'Writing a store', link: '/extending/store' },
         ],
       },
+      {
+        text: 'Migrating',
+        collapsed: true,
+        items: [
+          { text: 'Overview', link: '/migrating/' },
+          { text: 'From express-session', link: '/migrating/express-session' },
+          { text: 'From iron-session', link: '/migrating/iron-session' },
+          { text: 'From koa-session', link: '/migrating/koa-session' },
+          { text: 'From @fastify/session', link: '/migrating/fastify-session' },
+          { text: 'From hono-sessions', link: '/migrating/hono-sessions' },
+        ],
+      },
       { text: 'Benchmark', link: '/benchmark' },
       { text: 'API reference', link: '/api/', collapsed: true, items: api },
     ],
