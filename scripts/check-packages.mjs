@@ -2,6 +2,7 @@
 /**
  * What every published package must carry and must not: run after a build (root `pnpm lint`).
  * - metadata: homepage, bugs, keywords, and a repository pointing at the package's own folder;
+ * - every bin in the tarball, with the files it imports, and runnable;
  * - no source maps (see tsup.shared.ts for why) and no build-machine path in any shipped file.
  * Prints one line per package with its packed and unpacked size, as `npm pack` counts them.
  *
@@ -10,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = resolve(fileURLToPath(import.meta.url), '..', '..')
@@ -49,6 +50,30 @@ for (const dir of dirs) {
     const text = readFileSync(join(dir, path), 'utf8')
     const hit = text.match(MACHINE_PATHS)
     if (hit) problem(`${path} contains a build-machine path (${hit[0]})`)
+  }
+  // Each bin is shipped, with what it imports, and runs: `x-session secret` prints a secret.
+  const shipped = new Set(packed.files.map((file) => file.path))
+  for (const [name, file] of Object.entries(
+    typeof pkg.bin === 'string' ? { [pkg.name]: pkg.bin } : (pkg.bin ?? {}),
+  )) {
+    const path = file.replace(/^\.\//, '')
+    if (!shipped.has(path)) {
+      problem(`bin ${name} (${path}) is not in the tarball`)
+      continue
+    }
+    for (const [, target] of readFileSync(join(dir, path), 'utf8').matchAll(/^import .*'(\.\.?\/[^']+)'/gm)) {
+      const imported = join(dirname(path), target).split('\\').join('/')
+      if (!shipped.has(imported)) problem(`bin ${name} imports ${imported}, which is not in the tarball`)
+    }
+    try {
+      const output = execFileSync(process.execPath, [join(dir, path), 'secret'], {
+        cwd: dir,
+        encoding: 'utf8',
+      })
+      if (!/^[\w-]{43}\n$/.test(output)) problem(`bin ${name}: 'secret' printed ${JSON.stringify(output)}`)
+    } catch (error) {
+      problem(`bin ${name} does not run: ${error.message}`)
+    }
   }
   const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`
   console.log(

@@ -7,7 +7,8 @@ const api = existsSync(apiSidebar) ? JSON.parse(readFileSync(apiSidebar, 'utf8')
 
 export default defineConfig({
   title: '@x/session',
-  description: 'Sealed sessions for Express, Fastify, Koa and Hono, held to one conformance suite.',
+  description:
+    'Sealed sessions for Express, Fastify, Koa, Hono, Next.js and any Fetch handler, held to one conformance suite.',
   // Served from a sub-path (GitHub Pages): DOCS_BASE=/x-session/ pnpm docs:build
   base: process.env.DOCS_BASE ?? '/',
   cleanUrls: true,
@@ -32,7 +33,24 @@ export default defineConfig({
           { text: 'Fastify', link: '/guide/fastify' },
           { text: 'Koa', link: '/guide/koa' },
           { text: 'Hono', link: '/guide/hono' },
+          { text: 'Fetch handlers (Bun, Deno, Workers, SvelteKit, Remix)', link: '/guide/web' },
+          { text: 'Next.js', link: '/guide/next' },
+          { text: 'NestJS', link: '/guide/nestjs' },
           { text: 'Redis and Valkey', link: '/guide/redis' },
+          { text: 'PostgreSQL', link: '/guide/postgres' },
+          // Further store pages (an express-session/connect store wrapper) are listed here.
+        ],
+      },
+      {
+        text: 'Moving from another library',
+        items: [
+          { text: 'Adopting live sessions', link: '/guide/adopt' },
+          { text: 'Overview', link: '/migrating/' },
+          { text: 'From express-session', link: '/migrating/express-session' },
+          { text: 'From iron-session', link: '/migrating/iron-session' },
+          { text: 'From koa-session', link: '/migrating/koa-session' },
+          { text: 'From @fastify/session', link: '/migrating/fastify-session' },
+          { text: 'From hono-sessions', link: '/migrating/hono-sessions' },
         ],
       },
       {
@@ -42,6 +60,7 @@ export default defineConfig({
           { text: 'When a cookie is sent', link: '/concepts/emission' },
           { text: 'Expiry', link: '/concepts/expiry' },
           { text: 'Key rotation', link: '/concepts/rotation' },
+          { text: 'Revocations', link: '/concepts/revocations' },
           { text: 'Errors and events', link: '/concepts/errors-and-events' },
         ],
       },
@@ -50,7 +69,9 @@ export default defineConfig({
         text: 'Recipes',
         items: [
           { text: 'Log in and log out', link: '/recipes/login-logout' },
+          { text: 'Remember me', link: '/recipes/remember-me' },
           { text: 'Log out everywhere', link: '/recipes/log-out-everywhere' },
+          { text: 'Passport', link: '/recipes/passport' },
           { text: 'WebSockets', link: '/recipes/websockets' },
           { text: 'Mobile apps: header transport', link: '/recipes/header-transport' },
           { text: 'Rotating keys', link: '/recipes/key-rotation' },
@@ -64,18 +85,7 @@ export default defineConfig({
           { text: 'Writing a store', link: '/extending/store' },
         ],
       },
-      {
-        text: 'Migrating',
-        collapsed: true,
-        items: [
-          { text: 'Overview', link: '/migrating/' },
-          { text: 'From express-session', link: '/migrating/express-session' },
-          { text: 'From iron-session', link: '/migrating/iron-session' },
-          { text: 'From koa-session', link: '/migrating/koa-session' },
-          { text: 'From @fastify/session', link: '/migrating/fastify-session' },
-          { text: 'From hono-sessions', link: '/migrating/hono-sessions' },
-        ],
-      },
+      { text: 'Inspecting a session: the CLI', link: '/guide/inspecting' },
       { text: 'Benchmark', link: '/benchmark' },
       { text: 'API reference', link: '/api/', collapsed: true, items: api },
     ],

@@ -46,7 +46,7 @@ function declared(code) {
     }
   }
   for (const [, name] of code.matchAll(
-    /^(?:export\s+)?(?:declare\s+)?(?:const|let|function|class|interface|type)\s+(\w+)/gm,
+    /^(?:export\s+)?(?:declare\s+)?(?:async\s+)?(?:const|let|function|class|interface|type)\s+(\w+)/gm,
   ))
     names.push(name)
   return names

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -130,10 +129,12 @@ function describe(result: Awaited<ReturnType<typeof inspectSession>>): string {
   return lines.join('\n')
 }
 
-// Run when executed (the bin), not when imported by tests.
-const entry = process.argv[1]
-if (entry !== undefined && /(?:^|[/\\])(?:cli\.(?:js|mjs|cjs|ts)|x-session)$/.test(entry)) {
-  main(process.argv.slice(2), {
+/**
+ * Runs the command line of this process and sets its exit code: what the `x-session` bin
+ * (`bin/x-session.js`) calls. Tests call `main` instead, with their own input and output.
+ */
+export function run(): Promise<void> {
+  return main(process.argv.slice(2), {
     env: process.env,
     stdin: () => readFileSync(0, 'utf8'),
     out: (line) => process.stdout.write(`${line}\n`),

@@ -1,0 +1,2 @@
+// The app's root module that the NestJS samples bootstrap.
+export class AppModule {}
