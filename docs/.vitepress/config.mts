@@ -33,6 +33,7 @@ export default defineConfig({
           { text: 'Koa', link: '/guide/koa' },
           { text: 'Hono', link: '/guide/hono' },
           { text: 'Redis and Valkey', link: '/guide/redis' },
+          { text: 'express-session stores', link: '/guide/connect-stores' },
         ],
       },
       {
