@@ -38,7 +38,7 @@ export default defineConfig({
           { text: 'NestJS', link: '/guide/nestjs' },
           { text: 'Redis and Valkey', link: '/guide/redis' },
           { text: 'PostgreSQL', link: '/guide/postgres' },
-          // Further store pages (an express-session/connect store wrapper) are listed here.
+          { text: 'express-session (connect) stores', link: '/guide/connect-stores' },
         ],
       },
       {

@@ -6,6 +6,7 @@ declare module 'express-session' {
 
   interface Store {
     get(sid: string, callback: (error: unknown, session?: unknown) => void): void
+    set(sid: string, session: unknown, callback?: (error?: unknown) => void): void
     destroy(sid: string, callback?: (error?: unknown) => void): void
   }
   interface Options {

@@ -20,8 +20,19 @@ export interface StoreFactory {
   create(clock: () => number): SessionStore | Promise<SessionStore>
   /** The store expires records by the real clock: the ttl case waits (about 1.2 s) instead of advancing a clock. */
   realTime?: boolean
-  /** The store implements `listByUser` / `deleteByUser` (S6). @default true when the methods exist */
+  /**
+   * `false`: the store has no per-user index (no `listByUser` / `deleteByUser`): S6 is reported as
+   * not supported by this store, by a case that checks the methods are indeed missing. Left
+   * unset, S6 runs, and fails for a store without them.
+   */
   userIndex?: boolean
+  /**
+   * `false`: the store cannot check versions (it declares `unsupported.versionedSet`, and its
+   * `set` lets the last write win): S3 is reported as not supported by this store, by a case that
+   * checks the declaration and that a stale `expectVersion` is indeed written. Left unset, S3 runs,
+   * and fails for a store that declares it cannot check versions.
+   */
+  versionedSet?: boolean
   /**
    * A store over the same backend as `create`'s, under key namespace `namespace` (a Redis key
    * prefix, a table, ...), for S8's namespacing case. Stores whose records share a backend with
@@ -36,8 +47,9 @@ export interface StoreFactory {
   /** The `maxDataSize` of the stores `create` returns, in bytes (S10). @default 1048576 */
   maxDataSize?: number
   /**
-   * `false`: the store has no `apply` (the engine saves it with version-checked `set`s), so the
-   * S11 cases are not registered. Left unset, they run and skip themselves for a store without it.
+   * `false`: the store has no `apply` (the engine saves it with version-checked `set`s): S11 is
+   * reported as not supported by this store, by a case that checks `apply` is indeed missing.
+   * Left unset, the S11 cases run, and fail for a store without it.
    */
   apply?: boolean
   dispose?(): Promise<void>
@@ -68,6 +80,7 @@ export function describeStoreConformance(factory: StoreFactory): void {
     })
     if (factory.dispose) afterAll(() => factory.dispose?.())
 
+    const SECRET = 'store-suite-secret-0123456789-abcdefghij'
     const elapse = async (seconds: number) => {
       clock.advance(seconds)
       if (factory.realTime) await new Promise((resolve) => setTimeout(resolve, seconds * 1000))
@@ -108,32 +121,59 @@ export function describeStoreConformance(factory: StoreFactory): void {
       expect(await store.get(id)).toBeUndefined()
     })
 
-    it('S3: a stale expectVersion is a conflict and changes nothing', async () => {
-      const id = testId()
-      expect(await store.set(id, record({ a: 1 }, 1), { ttl: 60, expectVersion: 0 })).toBe('ok')
-      expect(await store.set(id, record({ a: 2 }, 1), { ttl: 60, expectVersion: 0 })).toBe('conflict')
-      expect(await store.set(id, record({ a: 3 }, 2), { ttl: 60, expectVersion: 1 })).toBe('ok')
-      expect(await store.set(id, record({ a: 4 }, 2), { ttl: 60, expectVersion: 1 })).toBe('conflict')
-      const read = await store.get(id)
-      expect(read?.data).toEqual({ a: 3 })
-      expect(read?.version).toBe(2)
-      // A record that is gone cannot be updated from a version that existed (L6 relies on it).
-      await store.delete(id)
-      expect(await store.set(id, record({ a: 5 }, 3), { ttl: 60, expectVersion: 2 })).toBe('conflict')
-      expect(await store.get(id)).toBeUndefined()
-    })
-
-    it('S3: of parallel saves from one version, exactly one wins', async () => {
-      const id = testId()
-      await store.set(id, record({ n: 0 }, 1), { ttl: 60 })
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) =>
-          store.set(id, record({ n: i + 1 }, 2), { ttl: 60, expectVersion: 1 }),
-        ),
+    /** A case for a capability the factory declares the store lacks: named so, and proving the lack. */
+    const notSupported = (id: string, what: string, proof: () => Promise<void>) =>
+      it(`${id}: ${what}: not supported by this store (declared)`, proof)
+    /** Fails a case of a capability the store itself declares it lacks, saying how to declare it. */
+    const undeclared = (capability: string, flag: string) => {
+      throw new Error(
+        `${factory.name} declares it lacks ${capability}; set ${flag} in its factory so the suite reports it as not supported`,
       )
-      expect(results.filter((r) => r === 'ok')).toHaveLength(1)
-      expect((await store.get(id))?.version).toBe(2)
-    })
+    }
+
+    const versionedSet = factory.versionedSet ?? true
+    if (!versionedSet) {
+      notSupported('S3', 'version-checked set', async () => {
+        const reason = store.unsupported?.versionedSet
+        expect(typeof reason === 'string' && reason.length > 0, 'store.unsupported.versionedSet').toBe(true)
+        // The lack is real: a stale expectVersion is written, not a conflict.
+        const id = testId()
+        await store.set(id, record({ a: 1 }, 1), { ttl: 60 })
+        expect(await store.set(id, record({ a: 2 }, 7), { ttl: 60, expectVersion: 0 })).toBe('ok')
+        expect(await store.get(id)).toMatchObject({ data: { a: 2 }, version: 7 })
+      })
+    }
+
+    if (versionedSet)
+      it('S3: a stale expectVersion is a conflict and changes nothing', async () => {
+        if (store.unsupported?.versionedSet) undeclared('version checks', 'versionedSet: false')
+        const id = testId()
+        expect(await store.set(id, record({ a: 1 }, 1), { ttl: 60, expectVersion: 0 })).toBe('ok')
+        expect(await store.set(id, record({ a: 2 }, 1), { ttl: 60, expectVersion: 0 })).toBe('conflict')
+        expect(await store.set(id, record({ a: 3 }, 2), { ttl: 60, expectVersion: 1 })).toBe('ok')
+        expect(await store.set(id, record({ a: 4 }, 2), { ttl: 60, expectVersion: 1 })).toBe('conflict')
+        const read = await store.get(id)
+        expect(read?.data).toEqual({ a: 3 })
+        expect(read?.version).toBe(2)
+        // A record that is gone cannot be updated from a version that existed (L6 relies on it).
+        await store.delete(id)
+        expect(await store.set(id, record({ a: 5 }, 3), { ttl: 60, expectVersion: 2 })).toBe('conflict')
+        expect(await store.get(id)).toBeUndefined()
+      })
+
+    if (versionedSet)
+      it('S3: of parallel saves from one version, exactly one wins', async () => {
+        if (store.unsupported?.versionedSet) undeclared('version checks', 'versionedSet: false')
+        const id = testId()
+        await store.set(id, record({ n: 0 }, 1), { ttl: 60 })
+        const results = await Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            store.set(id, record({ n: i + 1 }, 2), { ttl: 60, expectVersion: 1 }),
+          ),
+        )
+        expect(results.filter((r) => r === 'ok')).toHaveLength(1)
+        expect((await store.get(id))?.version).toBe(2)
+      })
 
     it('S5: touch never rewrites data', async () => {
       if (!store.touch) return expect(store.touch).toBeUndefined()
@@ -153,6 +193,17 @@ export function describeStoreConformance(factory: StoreFactory): void {
     })
 
     const userIndex = factory.userIndex ?? true
+    if (!userIndex) {
+      notSupported('S6', 'per-user index', async () => {
+        expect(store.listByUser, 'store.listByUser').toBeUndefined()
+        expect(store.deleteByUser, 'store.deleteByUser').toBeUndefined()
+        // So the engine refuses what needs the index, rather than answering wrongly.
+        const manager = createSessionManager({ secret: SECRET, store })
+        await expect(manager.listUserSessions('ada')).rejects.toMatchObject({
+          code: 'ERR_SESSION_UNSUPPORTED',
+        })
+      })
+    }
     if (userIndex) {
       it('S6: listByUser / deleteByUser see exactly that user’s live sessions', async () => {
         if (!store.listByUser || !store.deleteByUser)
@@ -177,7 +228,6 @@ export function describeStoreConformance(factory: StoreFactory): void {
     }
 
     /** One request through the engine over this store: returns the next Cookie header. */
-    const SECRET = 'store-suite-secret-0123456789-abcdefghij'
     const request = async (
       manager: ReturnType<typeof createSessionManager>,
       cookie: string | undefined,
@@ -387,10 +437,15 @@ export function describeStoreConformance(factory: StoreFactory): void {
       if (!store.apply) throw new Error('unreachable: guarded by hasApply')
       return store.apply.bind(store)
     }
+    if (factory.apply === false) {
+      notSupported('S11', 'apply', async () => {
+        expect(store.apply, 'store.apply').toBeUndefined()
+      })
+    }
     if (factory.apply !== false)
       describe('S11: apply (stores that merge a change set themselves)', () => {
-        it('S11: merges set and removed keys, leaves the others, sets refreshedAt and the ttl, bumps the version', async (ctx) => {
-          if (!store.apply) return ctx.skip()
+        it('S11: merges set and removed keys, leaves the others, sets refreshedAt and the ttl, bumps the version', async () => {
+          if (!store.apply) throw new Error(`${factory.name} has no apply; set apply: false`)
           const apply = withApply()
           const id = testId()
           const created = record({ keep: { deep: [1, 2] }, drop: 1, change: 'a', nums: [] }, 3)
@@ -422,8 +477,8 @@ export function describeStoreConformance(factory: StoreFactory): void {
           expect(await store.get(id)).toBeUndefined()
         })
 
-        it('S11: a missing or ended record is not brought back', async (ctx) => {
-          if (!store.apply) return ctx.skip()
+        it('S11: a missing or ended record is not brought back', async () => {
+          if (!store.apply) throw new Error(`${factory.name} has no apply; set apply: false`)
           const apply = withApply()
           const id = testId()
           expect(await apply(id, change({ a: 1 }), { ttl: 60 })).toBeUndefined()
@@ -438,8 +493,8 @@ export function describeStoreConformance(factory: StoreFactory): void {
           expect(await store.get(id)).toBeUndefined()
         })
 
-        it('S11: 10 writers applying at once: every change kept, the version bumped once per apply', async (ctx) => {
-          if (!store.apply) return ctx.skip()
+        it('S11: 10 writers applying at once: every change kept, the version bumped once per apply', async () => {
+          if (!store.apply) throw new Error(`${factory.name} has no apply; set apply: false`)
           const apply = withApply()
           const id = testId()
           await store.set(id, record({ base: 1 }, 1), { ttl: 60 })
@@ -469,8 +524,8 @@ export function describeStoreConformance(factory: StoreFactory): void {
           expect(read?.data).toEqual(expected)
         })
 
-        it('S11: merged data over maxDataSize is refused with ERR_SESSION_TOO_LARGE and nothing changes', async (ctx) => {
-          if (!store.apply) return ctx.skip()
+        it('S11: merged data over maxDataSize is refused with ERR_SESSION_TOO_LARGE and nothing changes', async () => {
+          if (!store.apply) throw new Error(`${factory.name} has no apply; set apply: false`)
           const apply = withApply()
           const id = testId()
           const half = 'x'.repeat(Math.floor(maxDataSize / 2))
@@ -489,8 +544,11 @@ export function describeStoreConformance(factory: StoreFactory): void {
         })
 
         if (userIndex) {
-          it('S11: bind sets or clears the user, and the per-user index follows; no bind leaves it', async (ctx) => {
-            if (!store.apply || !store.listByUser) return ctx.skip()
+          it('S11: bind sets or clears the user, and the per-user index follows; no bind leaves it', async () => {
+            if (!store.apply || !store.listByUser)
+              throw new Error(
+                `${factory.name} has no apply or no listByUser; set apply: false or userIndex: false`,
+              )
             const apply = withApply()
             const id = testId()
             const user = `user-${testId()}`

@@ -10,6 +10,12 @@ describeStoreConformance({
   apply: false,
   create: (clock) => ({ ...memoryStore({ clock }), apply: undefined }),
 })
+// A store without a per-user index: S6 is reported as not supported, the rest runs.
+describeStoreConformance({
+  name: 'memory without a per-user index',
+  userIndex: false,
+  create: (clock) => ({ ...memoryStore({ clock }), listByUser: undefined, deleteByUser: undefined }),
+})
 
 describe('memory store bounds', () => {
   it('keeps at most maxEntries, dropping the least recently written', async () => {

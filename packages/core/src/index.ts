@@ -7,6 +7,13 @@ export {
   ironSessionCookies,
   type LegacySessionReader,
 } from './adopt.js'
+export {
+  type ConnectSessionRecord,
+  type ConnectSessionStore,
+  type ConnectStoreEvent,
+  type ConnectStoreOptions,
+  connectStore,
+} from './connect-store.js'
 export { SessionError, SessionErrorCode } from './errors.js'
 export type { InvalidReason, SessionEvent } from './events.js'
 export {
@@ -49,6 +56,7 @@ export type {
   RevocationStore,
   SessionChange,
   SessionStore,
+  StoreCapability,
   StoredSession,
   StoreSetOptions,
 } from './store.js'

@@ -34,6 +34,16 @@ export interface SessionChange {
   bind?: { user: string | undefined }
 }
 
+/** Guarantees of a `SessionStore` that no method's presence declares (see `SessionStore.unsupported`). */
+export type StoreCapability =
+  /**
+   * `set` honours `expectVersion` atomically, whatever process writes: a stale version is a
+   * `'conflict'` and changes nothing (S3). A store without it lets the last write win; the engine
+   * then never meets a conflict, and requests of one session that write at once can lose each
+   * other's changes unless the store's `apply` merges them.
+   */
+  'versionedSet'
+
 /**
  * Where server-side sessions live. Every method receives ids this library issued and validated.
  * Implementations: the bundled `memoryStore()`, `@x/session-redis`, or your own (check it with
@@ -56,6 +66,12 @@ export interface SessionStore {
   apply?(id: string, change: SessionChange, opts: { ttl: number }): Promise<number | undefined>
   /** Extends the record's ttl (seconds) and sets `refreshedAt`, without rewriting its data. */
   touch?(id: string, ttl: number, refreshedAt: number): Promise<void>
+  /**
+   * Guarantees this store cannot give, each with the reason, so that callers (and the store
+   * suite, which reports those cases as not supported by the store) know not to rely on them.
+   * What a missing method already says (no `apply`, no `listByUser`) is not repeated here.
+   */
+  readonly unsupported?: Readonly<Partial<Record<StoreCapability, string>>>
   /** Ids of the live sessions bound to `user`. */
   listByUser?(user: string): Promise<string[]>
   /** Deletes every session bound to `user`; returns how many were deleted. */

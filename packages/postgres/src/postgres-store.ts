@@ -81,7 +81,7 @@ export const postgresStoreDefaults = Object.freeze({
 })
 
 /** A `SessionStore` with the per-user index, and the cleanup of expired rows. */
-export interface PostgresSessionStore extends Required<SessionStore> {
+export interface PostgresSessionStore extends Required<Omit<SessionStore, 'unsupported'>> {
   /**
    * Deletes expired rows now, in batches of `cleanupBatch` (each one statement, skipping rows
    * another transaction holds), until none is left or 100 batches ran. Returns how many went.

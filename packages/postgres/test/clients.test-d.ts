@@ -15,7 +15,9 @@ describe('postgresStore client types', () => {
     await sql.begin((tx) => {
       expectTypeOf(tx).toExtend<PostgresClientLike>()
     })
-    expectTypeOf(postgresStore({ client: new pg.Pool() })).toExtend<Required<SessionStore>>()
+    expectTypeOf(postgresStore({ client: new pg.Pool() })).toExtend<
+      Required<Omit<SessionStore, 'unsupported'>>
+    >()
   })
 
   it('refuses what is not a client', () => {

@@ -61,7 +61,7 @@ export const redisStoreDefaults = Object.freeze({
  * A `SessionStore` with the per-user index and `apply`: everything `createSessionManager({ store })`
  * can use.
  */
-export type RedisSessionStore = Required<SessionStore>
+export type RedisSessionStore = Required<Omit<SessionStore, 'unsupported'>>
 
 /** Attempts of a save or touch: the first, and one more after extending the user's index. */
 const INDEX_ATTEMPTS = 2
