@@ -3,7 +3,7 @@ import { SessionError, SessionErrorCode } from './errors.js'
 import type { SessionEvent } from './events.js'
 import { type CookieOptions, validateCookieOptions } from './internal/cookie.js'
 import type { SecretInput } from './internal/sealer.js'
-import { firstUnknown, hintFor } from './internal/unknown-options.js'
+import { hintFor, unknownNames } from './internal/unknown-options.js'
 import type { RevocationStore, SessionStore } from './store.js'
 
 const DAY = 86_400
@@ -225,22 +225,32 @@ const kCookieOptionNames: ReadonlySet<string> = new Set([
   'maxTotalSize',
 ] satisfies Array<keyof SessionCookieOptions>)
 
-/** Refuses an option this library does not have, naming its equivalent when a peer library uses it. */
+/**
+ * Refuses the options this library does not have, naming each one's equivalent when a peer library
+ * uses it. Every unknown option is named in the one error, a line each: an app moving from another
+ * library fixes its configuration in one pass, not one restart per option.
+ */
 function refuseUnknown(options: object, cookie: unknown): void {
-  const top = firstUnknown(options, kOptionNames)
-  const nested =
-    top === undefined && cookie !== null && typeof cookie === 'object'
-      ? firstUnknown(cookie, kCookieOptionNames)
-      : undefined
-  const name = top ?? nested
-  if (name === undefined) return
-  const where = top === undefined ? `cookie.${name}` : name
-  const hint = hintFor(name, top === undefined)
-  invalid(
-    hint
-      ? `unknown option \`${where}\` (from ${hint.from}): here use ${hint.instead}`
-      : `unknown option \`${where}\`: see SessionOptions for the options this library reads`,
-  )
+  const lines = unknownNames(options, kOptionNames).map((name) => unknownLine(name, name, false))
+  if (cookie !== null && typeof cookie === 'object')
+    for (const name of unknownNames(cookie, kCookieOptionNames))
+      lines.push(unknownLine(`cookie.${name}`, name, true))
+  if (lines.length > 0) invalid(lines.join('\n'))
+}
+
+function unknownLine(where: string, name: string, inCookie: boolean): string {
+  const hint = hintFor(name, inCookie)
+  return hint
+    ? `unknown option \`${where}\` (from ${hint.from}): here use ${hint.instead}`
+    : `unknown option \`${where}\`: see SessionOptions for the options this library reads`
+}
+
+/** `value` without its `undefined` entries, so that they do not override defaults in a spread. */
+function definedOnly<T extends object>(value: T | undefined): T | undefined {
+  if (value === undefined) return undefined
+  const out: Record<string, unknown> = {}
+  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) out[key] = entry
+  return out as T
 }
 
 export function resolveOptions(options: SessionOptions): ResolvedOptions {
@@ -253,7 +263,8 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
       "cookie must be an object of cookie attributes; a function per request (express-session's) has no equivalent: `secure: 'auto'` follows the request",
     )
   refuseUnknown(options, options.cookie)
-  const c = { ...defaults.cookie, ...options.cookie }
+  // An attribute given as `undefined` (a spread, `secure: isProd ? true : undefined`) keeps its default.
+  const c = { ...defaults.cookie, ...definedOnly(options.cookie) }
   // In production a missing trust-proxy setting must not decide `Secure` (C6); an explicit choice wins.
   if (options.cookie?.secure === undefined && isProduction()) c.secure = true
   const cookie = validateCookieOptions({
@@ -278,6 +289,14 @@ export function resolveOptions(options: SessionOptions): ResolvedOptions {
     invalid(`onStoreError must be 'fail' or 'anonymous', got ${String(policy)}`)
   const store = options.store
   if (store !== undefined) {
+    // An express-session (connect) store has destroy() where a SessionStore has delete().
+    if (
+      typeof store?.delete !== 'function' &&
+      typeof (store as { destroy?: unknown })?.destroy === 'function'
+    )
+      invalid(
+        'store looks like an express-session (connect) store: wrap it with connectStore(store) from this package',
+      )
     for (const method of ['get', 'set', 'delete'] as const) {
       if (typeof store?.[method] !== 'function')
         invalid(`store must implement ${method}(); see the SessionStore interface`)

@@ -57,6 +57,38 @@ describe('options from other session libraries', () => {
     expect(refused({ cookie: undefined })).toBeUndefined()
   })
 
+  it('every unknown option is named in the one error, top level first, then inside cookie', () => {
+    const error = refused({
+      name: 'sid',
+      resave: false,
+      idletimeout: 60,
+      cookie: { maxAge: 1, sameSight: 'lax' },
+    })
+    expect(error?.code).toBe('ERR_SESSION_INVALID_OPTION')
+    const named = error?.message.split('\n').map((line) => line.match(/`([^`]+)`/)?.[1])
+    expect(named).toEqual(['name', 'resave', 'idletimeout', 'cookie.maxAge', 'cookie.sameSight'])
+  })
+
+  it('a cookie attribute given as undefined (a spread, a conditional) keeps its default', async () => {
+    const manager = createSessionManager({
+      secret,
+      cookie: {
+        name: undefined,
+        secure: undefined,
+        sameSite: undefined,
+        httpOnly: undefined,
+        path: undefined,
+      },
+    })
+    const cycle = manager.begin({ cookieHeader: undefined })
+    ;(await cycle.load()).set('n' as never, 1 as never)
+    const [line] = (await cycle.commit()).setCookie
+    expect(line).toMatch(/^session=/)
+    expect(line).toContain('; Path=/')
+    expect(line).toContain('; HttpOnly')
+    expect(line).toContain('; SameSite=Lax')
+  })
+
   it('names inherited from Object.prototype are not hints', () => {
     expect(hintFor('constructor', false)).toBeUndefined()
     expect(hintFor('toString', true)).toBeUndefined()

@@ -133,8 +133,7 @@ export function hintFor(name: string, inCookie: boolean): OptionHint | undefined
   return Object.hasOwn(table, name) ? table[name] : undefined
 }
 
-/** The first key of `value` not in `known`. */
-export function firstUnknown(value: object, known: ReadonlySet<string>): string | undefined {
-  for (const key of Object.keys(value)) if (!known.has(key)) return key
-  return undefined
+/** The keys of `value` not in `known`, in their order. */
+export function unknownNames(value: object, known: ReadonlySet<string>): string[] {
+  return Object.keys(value).filter((key) => !known.has(key))
 }
