@@ -1,4 +1,4 @@
-export { describeAdapterConformance } from './adapter-suite.js'
+export { describeAdapterConformance } from './adapter-suite/index.js'
 export {
   Jar,
   listening,
