@@ -148,6 +148,7 @@ const STORE_LABEL = {
   cookie: 'cookie store',
   memory: 'memory store',
   redis: 'Redis store',
+  'redis-near': 'Redis store, near cache',
   postgres: 'PostgreSQL store',
 }
 
@@ -270,6 +271,8 @@ for (const fw of Object.keys(FRAMEWORKS)) {
       add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, kind, false)
     }
   }
+  // The near cache changes reads only: its writes are the Redis store's, plus dropping a copy.
+  if (redis.ok) add(fw, 'x-session', `@x/session (${STORE_LABEL['redis-near']})`, 'redis-near', 'read', false)
   for (const [lib, store, label] of PEERS[fw]) {
     for (const kind of ['read', 'write']) add(fw, lib, label, store, kind, true)
   }
