@@ -17,9 +17,18 @@ export interface NearCacheOptions {
    * @default 1
    */
   heartbeat?: number
+  /**
+   * Before a copy is served, wait until every invalidation Redis had queued for this process has
+   * arrived (one PING on the tracking connection, shared by the reads waiting at that moment). A
+   * change whose response went out before a request started is then never missed, whatever the
+   * network does; without it such a request may, for as long as the invalidation takes to arrive
+   * (measured: see the README), still get the old record.
+   * @default true
+   */
+  strict?: boolean
 }
 
-export const nearCacheDefaults = Object.freeze({ max: 10_000, ttl: 30, heartbeat: 1 })
+export const nearCacheDefaults = Object.freeze({ max: 10_000, ttl: 30, heartbeat: 1, strict: true })
 
 /** A record as read from Redis, before its data is parsed. */
 export interface LoadedRecord {
@@ -72,7 +81,9 @@ export function nearCache(options: NearCacheOptions | true, config: NearCacheCon
   const heartbeat = o.heartbeat ?? nearCacheDefaults.heartbeat
   if (typeof heartbeat !== 'number' || !(heartbeat > 0) || !Number.isFinite(heartbeat))
     invalid(`nearCache.heartbeat must be a positive number of seconds, got ${String(heartbeat)}`)
-  return new NearCache(max, ttl * 1000, heartbeat * 1000, config)
+  const strict = o.strict ?? nearCacheDefaults.strict
+  if (typeof strict !== 'boolean') invalid(`nearCache.strict must be true or false, got ${String(strict)}`)
+  return new NearCache(max, ttl * 1000, heartbeat * 1000, strict, config)
 }
 
 export class NearCache {
@@ -82,10 +93,12 @@ export class NearCache {
   readonly #ttlMs: number
   readonly #config: NearCacheConfig
   readonly #tracking: Tracking
+  readonly #strict: boolean
   #epoch = 0
   #healthy = false
 
-  constructor(max: number, ttlMs: number, heartbeatMs: number, config: NearCacheConfig) {
+  constructor(max: number, ttlMs: number, heartbeatMs: number, strict: boolean, config: NearCacheConfig) {
+    this.#strict = strict
     this.#max = max
     this.#ttlMs = ttlMs
     this.#config = config
@@ -112,7 +125,9 @@ export class NearCache {
       if (entry.until > this.#config.clock()) {
         // Re-inserted: a Map iterates in insertion order, so the first key is the least recently read.
         this.#entries.set(id, entry)
-        return entry.record
+        // Whatever invalidated the copy meanwhile removed it: only the same entry, still there, is served.
+        if (!this.#strict || ((await this.#tracking.sync()) && this.#entries.get(id) === entry))
+          return entry.record
       }
     }
     const ticket: Ticket = { stale: false, epoch: this.#epoch }

@@ -25,6 +25,9 @@ class Gate {
     if (this.closed) this.#queue.push(run)
     else run()
   }
+  get waiting(): number {
+    return this.#queue.length
+  }
   wait(): Promise<void> {
     return new Promise((resolve) => this.pass(resolve))
   }
@@ -278,6 +281,25 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         ])
       })
 
+      for (const strict of [true, false]) {
+        it(`strict: ${strict}: a read that starts after a change was answered ${strict ? 'never gets' : 'may get'} the old copy while the invalidation is slow`, async () => {
+          const { store, gates, key } = await setup({ nearCache: { strict } })
+          await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+          await store.get(ID(1))
+          // A slow network: the tracking connection's invalidations and answers held, in order.
+          gates.pings = gates.invalidations
+          gates.invalidations.closed = true
+          await admin.hset(key(ID(1)), '"n"', '2')
+          for (let i = 0; i < 200 && gates.invalidations.waiting === 0; i++)
+            await new Promise((r) => setTimeout(r, 10))
+          expect(gates.invalidations.waiting).toBe(1)
+          const read = store.get(ID(1))
+          await new Promise((resolve) => setTimeout(resolve, 20))
+          gates.invalidations.open()
+          expect((await read)?.data).toEqual({ n: strict ? 2 : 1 })
+        })
+      }
+
       it('a tracking connection that stops answering is treated as lost (heartbeat)', async () => {
         const { store, next, gates } = await setup({ nearCache: { heartbeat: 0.05 } })
         await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
@@ -307,7 +329,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
 
   /** The ids of the tracking connections open now, on the shared Redis. */
   async function trackerIds(): Promise<Set<string>> {
-    const list = String(await admin.client('LIST', 'TYPE', 'pubsub'))
+    const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
     const ids = new Set<string>()
     for (const line of list.split('\n')) {
       const id = /\bid=(\d+)/.exec(line)?.[1]

@@ -22,6 +22,13 @@ export interface TrackingOptions {
 }
 
 export interface Tracking {
+  /**
+   * Resolves true once every invalidation Redis queued for this process before this call has been
+   * handled: a PING sent now on the tracking connection, answered after them (one connection
+   * delivers in order). Concurrent calls share one PING. False when tracking is not up, or the
+   * PING failed.
+   */
+  sync(): Promise<boolean>
   /** Ends the tracking connection for good. */
   close(): Promise<void>
 }
@@ -136,6 +143,35 @@ export function startTracking(
   }, options.heartbeatMs)
   heartbeat.unref()
 
+  // Callers waiting for the next PING, and whether one is in flight: a caller that comes while one
+  // is in flight needs a PING sent after it came, so it waits for the next batch.
+  let queued: Array<(ok: boolean) => void> = []
+  let syncing = false
+  const flushSync = () => {
+    const connection = current
+    const batch = queued
+    queued = []
+    if (!connection || !healthy) {
+      for (const done of batch) done(false)
+      return
+    }
+    syncing = true
+    connection.ping().then(
+      () => finish(batch, connection === current && healthy),
+      () => finish(batch, false),
+    )
+  }
+  const finish = (batch: Array<(ok: boolean) => void>, ok: boolean) => {
+    syncing = false
+    for (const done of batch) done(ok)
+    if (queued.length > 0) flushSync()
+  }
+  const sync = () =>
+    new Promise<boolean>((resolve) => {
+      queued.push(resolve)
+      if (!syncing) flushSync()
+    })
+
   const close = async () => {
     if (closed) return
     closed = true
@@ -145,7 +181,7 @@ export function startTracking(
   }
   source.onEnd(() => void close())
   open()
-  return { close }
+  return { sync, close }
 }
 
 type Listener = (...args: unknown[]) => void
