@@ -149,6 +149,7 @@ const STORE_LABEL = {
   memory: 'memory store',
   redis: 'Redis store',
   'redis-near': 'Redis store, near cache',
+  'redis-near-loose': 'Redis store, near cache, strict: false',
   postgres: 'PostgreSQL store',
 }
 
@@ -272,7 +273,9 @@ for (const fw of Object.keys(FRAMEWORKS)) {
     }
   }
   // The near cache changes reads only: its writes are the Redis store's, plus dropping a copy.
-  if (redis.ok) add(fw, 'x-session', `@x/session (${STORE_LABEL['redis-near']})`, 'redis-near', 'read', false)
+  for (const store of redis.ok ? ['redis-near', 'redis-near-loose'] : []) {
+    add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, 'read', false)
+  }
   for (const [lib, store, label] of PEERS[fw]) {
     for (const kind of ['read', 'write']) add(fw, lib, label, store, kind, true)
   }

@@ -43,19 +43,20 @@ export const nextValue = () => ++counter
 export async function projectStore(spec, core) {
   if (spec.store === 'cookie') return { store: undefined, close: async () => {} }
   if (spec.store === 'memory') return { store: core.memoryStore(), close: async () => {} }
-  if (spec.store === 'redis' || spec.store === 'redis-near') {
+  if (spec.store.startsWith('redis')) {
     const { redisStore } = await import('@x/session-redis')
     const { createClient } = await import('redis')
     const client = createClient({ url: spec.redisUrl, socket: { reconnectStrategy: false } })
     client.on('error', (error) => console.error('redis client error:', error.message))
     await client.connect()
-    const near = spec.store === 'redis-near'
-    const prefix = near ? `${spec.redisPrefix}near:` : spec.redisPrefix
+    const near = spec.store !== 'redis'
+    const prefix = near ? `${spec.redisPrefix}${spec.store}:` : spec.redisPrefix
     let tracking
     const onEvent = (event) => {
       if (event.type === 'near-cache' && event.state === 'tracking') tracking?.()
     }
-    const store = redisStore({ client, prefix, ...(near ? { nearCache: true, onEvent } : {}) })
+    const nearCache = { strict: spec.store !== 'redis-near-loose' }
+    const store = redisStore({ client, prefix, ...(near ? { nearCache, onEvent } : {}) })
     // Served only once invalidations flow, so the measured reads can be answered from the cache.
     if (near) await new Promise((resolve) => (tracking = resolve))
     return {

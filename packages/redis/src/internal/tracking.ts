@@ -147,15 +147,22 @@ export function startTracking(
   // is in flight needs a PING sent after it came, so it waits for the next batch.
   let queued: Array<(ok: boolean) => void> = []
   let syncing = false
+  // Sent on the next turn of the event loop rather than at once, so the reads that a turn of
+  // requests starts share one PING: with 10 reads at a time, one PING per read cost 27 µs of CPU
+  // per read and one per turn 5 µs (node-redis v5, Node 20, bench/near-cache-cpu.mjs).
+  const scheduleSync = () => {
+    syncing = true
+    setImmediate(flushSync)
+  }
   const flushSync = () => {
     const connection = current
     const batch = queued
     queued = []
     if (!connection || !healthy) {
+      syncing = false
       for (const done of batch) done(false)
       return
     }
-    syncing = true
     connection.ping().then(
       () => finish(batch, connection === current && healthy),
       () => finish(batch, false),
@@ -164,12 +171,12 @@ export function startTracking(
   const finish = (batch: Array<(ok: boolean) => void>, ok: boolean) => {
     syncing = false
     for (const done of batch) done(ok)
-    if (queued.length > 0) flushSync()
+    if (queued.length > 0) scheduleSync()
   }
   const sync = () =>
     new Promise<boolean>((resolve) => {
       queued.push(resolve)
-      if (!syncing) flushSync()
+      if (!syncing) scheduleSync()
     })
 
   const close = async () => {
