@@ -138,7 +138,14 @@ async function connect(stamp) {
       const connection = duplicate(...a)
       const subscribe = connection.subscribe.bind(connection)
       connection.subscribe = (channel, listener, buffers) =>
-        subscribe(channel, (keys, ch) => (stamp(keys), listener(keys, ch)), buffers)
+        subscribe(
+          channel,
+          (keys, ch) => {
+            stamp(keys)
+            listener(keys, ch)
+          },
+          buffers,
+        )
       return connection
     }
   }

@@ -47,7 +47,10 @@ function instrumented(client: Redis | ReturnType<typeof createClient>) {
   const calls = { scripts: 0 }
   const hold = <T>(gate: Gate, promise: Promise<T>) => {
     const waiting = gate.closed ? gate.wait() : undefined
-    return promise.then(async (v) => (await waiting, v))
+    return promise.then(async (v) => {
+      await waiting
+      return v
+    })
   }
   const proxy = new Proxy(client, {
     get(target, name) {
@@ -299,6 +302,19 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
           expect((await read)?.data).toEqual({ n: strict ? 2 : 1 })
         })
       }
+
+      it('a strict read waiting on a tracking connection that stopped answering reads from Redis once it is lost', async () => {
+        const { store, next, gates } = await setup({ nearCache: { heartbeat: 0.05 } })
+        await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+        await store.get(ID(1))
+        gates.pings.closed = true
+        const lost = next('lost')
+        const read = store.get(ID(1))
+        await lost
+        expect((await within(2000, read, 'the read'))?.data).toEqual({ n: 1 })
+        gates.pings.open()
+        await next('tracking')
+      })
 
       it('a tracking connection that stops answering is treated as lost (heartbeat)', async () => {
         const { store, next, gates } = await setup({ nearCache: { heartbeat: 0.05 } })

@@ -83,6 +83,8 @@ export function startTracking(
       healthy = false
       handlers.down()
     }
+    // A read waiting on this connection's PING reads from Redis instead of waiting for a timeout.
+    if (inflight) finish(inflight, false)
     if (closed) return
     // 50 ms, doubling up to 5 s: a Redis restart is met quickly, a long outage costs little.
     const delay = Math.min(5000, 50 * 2 ** Math.min(attempt++, 7))
@@ -146,6 +148,7 @@ export function startTracking(
   // Callers waiting for the next PING, and whether one is in flight: a caller that comes while one
   // is in flight needs a PING sent after it came, so it waits for the next batch.
   let queued: Array<(ok: boolean) => void> = []
+  let inflight: Array<(ok: boolean) => void> | undefined
   let syncing = false
   // Sent on the next turn of the event loop rather than at once, so the reads that a turn of
   // requests starts share one PING: with 10 reads at a time, one PING per read cost 27 µs of CPU
@@ -163,12 +166,16 @@ export function startTracking(
       for (const done of batch) done(false)
       return
     }
+    inflight = batch
     connection.ping().then(
       () => finish(batch, connection === current && healthy),
       () => finish(batch, false),
     )
   }
+  /** Settles a batch once: by its PING's answer, or by the loss of its connection, whichever is first. */
   const finish = (batch: Array<(ok: boolean) => void>, ok: boolean) => {
+    if (batch !== inflight) return
+    inflight = undefined
     syncing = false
     for (const done of batch) done(ok)
     if (queued.length > 0) scheduleSync()
