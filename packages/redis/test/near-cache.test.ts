@@ -327,6 +327,21 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
     })
   }
 
+  it('tracks through a RESP3 node-redis client too (its tracking connection is RESP2)', async () => {
+    const resp3 = createClient({ url: REDIS_URL, RESP: 3 })
+    await resp3.connect()
+    try {
+      const p = `${prefix}resp3:`
+      const { store } = await cachedStore({ client: resp3, prefix: p })
+      await store.set(ID(9), record({ n: 1 }), { ttl: 60 })
+      await store.get(ID(9))
+      await admin.hset(`${p}{${ID(9)}}`, '"n"', '2')
+      await waitForData(store, ID(9), { n: 2 })
+    } finally {
+      await resp3.close()
+    }
+  })
+
   it('refuses a bad option or a Cluster client with INVALID_OPTION, at construction', () => {
     const codes = (options: Partial<RedisStoreOptions>) => {
       try {

@@ -95,7 +95,15 @@ export function startTracking(
   const open = () => {
     retry = undefined
     if (closed) return
-    const connection = source.open()
+    let connection: Connection
+    try {
+      connection = source.open()
+    } catch {
+      // A client that cannot make such a connection: the cache stays bypassed, and it tries again.
+      retry = setTimeout(open, Math.min(5000, 50 * 2 ** Math.min(attempt++, 7)))
+      retry.unref()
+      return
+    }
     current = connection
     connection.onClose(() => lost(connection))
     establish(connection).then(
@@ -292,10 +300,14 @@ function ioRedisConnection(client: IoRedisDuplicable): Connection {
 
 function nodeRedisConnection(client: NodeRedisDuplicable): Connection {
   const connection = client.duplicate({
+    // RESP2, where a redirected invalidation is a Pub/Sub message; the app's client may be RESP3
+    // with options that RESP2 refuses.
     RESP: 2,
     socket: { ...client.options?.socket, reconnectStrategy: false },
     disableOfflineQueue: true,
     clientSideCache: undefined,
+    emitInvalidate: undefined,
+    maintNotifications: 'disabled',
   })
   let ended = false
   const listeners: Array<() => void> = []
