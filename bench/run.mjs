@@ -148,6 +148,8 @@ const STORE_LABEL = {
   cookie: 'cookie store',
   memory: 'memory store',
   redis: 'Redis store',
+  'redis-near': 'Redis store, near cache',
+  'redis-near-loose': 'Redis store, near cache, strict: false',
   postgres: 'PostgreSQL store',
 }
 
@@ -269,6 +271,10 @@ for (const fw of Object.keys(FRAMEWORKS)) {
     for (const kind of ['untouched', 'read', 'write']) {
       add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, kind, false)
     }
+  }
+  // The near cache changes reads only: its writes are the Redis store's, plus dropping a copy.
+  for (const store of redis.ok ? ['redis-near', 'redis-near-loose'] : []) {
+    add(fw, 'x-session', `@x/session (${STORE_LABEL[store]})`, store, 'read', false)
   }
   for (const [lib, store, label] of PEERS[fw]) {
     for (const kind of ['read', 'write']) add(fw, lib, label, store, kind, true)

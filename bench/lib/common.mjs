@@ -43,15 +43,24 @@ export const nextValue = () => ++counter
 export async function projectStore(spec, core) {
   if (spec.store === 'cookie') return { store: undefined, close: async () => {} }
   if (spec.store === 'memory') return { store: core.memoryStore(), close: async () => {} }
-  if (spec.store === 'redis') {
+  if (spec.store.startsWith('redis')) {
     const { redisStore } = await import('@x/session-redis')
     const { createClient } = await import('redis')
     const client = createClient({ url: spec.redisUrl, socket: { reconnectStrategy: false } })
     client.on('error', (error) => console.error('redis client error:', error.message))
     await client.connect()
-    const prefix = spec.redisPrefix
+    const near = spec.store !== 'redis'
+    const prefix = near ? `${spec.redisPrefix}${spec.store}:` : spec.redisPrefix
+    let tracking
+    const onEvent = (event) => {
+      if (event.type === 'near-cache' && event.state === 'tracking') tracking?.()
+    }
+    const nearCache = { strict: spec.store !== 'redis-near-loose' }
+    const store = redisStore({ client, prefix, ...(near ? { nearCache, onEvent } : {}) })
+    // Served only once invalidations flow, so the measured reads can be answered from the cache.
+    if (near) await new Promise((resolve) => (tracking = resolve))
     return {
-      store: redisStore({ client, prefix }),
+      store,
       close: async () => {
         const keys = []
         for await (const batch of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {

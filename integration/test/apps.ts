@@ -14,7 +14,8 @@ import Koa from 'koa'
 
 /**
  * The same tiny app on each framework, written the way its users would write it:
- * `POST /write?key=value...` sets keys, `GET /read` answers the data, `POST /logout` destroys.
+ * `POST /write?key=value...` sets keys, `GET /read` answers the data, `POST /logout` destroys,
+ * `POST /regenerate` gives the session a new id, keeping its data.
  */
 export interface App {
   url: string
@@ -42,6 +43,10 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
       await req.session.destroy()
       res.json({ ok: true })
     })
+    app.post('/regenerate', async (req, res) => {
+      await req.session.regenerate({ keep: true })
+      res.json({ ok: true })
+    })
     return listening(app.listen(0, '127.0.0.1'))
   },
 
@@ -55,6 +60,10 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
     app.get('/read', async (request) => ({ isNew: request.session.isNew, data: request.session.toJSON() }))
     app.post('/logout', async (request) => {
       await request.session.destroy()
+      return { ok: true }
+    })
+    app.post('/regenerate', async (request) => {
+      await request.session.regenerate({ keep: true })
       return { ok: true }
     })
     await app.listen({ host: '127.0.0.1', port: 0 })
@@ -73,6 +82,9 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
       } else if (ctx.method === 'POST' && ctx.path === '/logout') {
         await ctx.session.destroy()
         ctx.body = { ok: true }
+      } else if (ctx.method === 'POST' && ctx.path === '/regenerate') {
+        await ctx.session.regenerate({ keep: true })
+        ctx.body = { ok: true }
       }
     })
     return listening(app.listen(0, '127.0.0.1'))
@@ -89,6 +101,10 @@ export const frameworks: Record<string, (options: ManagerSource) => Promise<App>
     app.get('/read', (c) => c.json({ isNew: c.get('session').isNew, data: c.get('session').toJSON() }))
     app.post('/logout', async (c) => {
       await c.get('session').destroy()
+      return c.json({ ok: true })
+    })
+    app.post('/regenerate', async (c) => {
+      await c.get('session').regenerate({ keep: true })
       return c.json({ ok: true })
     })
     return listening(serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }) as Server)

@@ -1,4 +1,5 @@
 export type { IoRedisLike, NodeRedisLike, RedisClientLike } from './internal/client.js'
+export { type NearCacheOptions, nearCacheDefaults } from './near-cache.js'
 export {
   type RedisRevocationsOptions,
   redisRevocations,

@@ -11,6 +11,7 @@ import {
 import { type RedisClientLike, scriptRunner } from './internal/client.js'
 import { checkPrefix, checkUser, sessionKey, userKey } from './internal/keys.js'
 import { APPLY, CLOCK_MARGIN_MS, DELETE, GET, INDEX, LIST, OWNED, SET, TOUCH } from './internal/scripts.js'
+import { dropOnWrite, type LoadedRecord, type NearCacheOptions, nearCache } from './near-cache.js'
 
 /** Why a stored record was treated as missing. */
 export type CorruptReason =
@@ -22,7 +23,10 @@ export type CorruptReason =
   | 'bad-fields'
 
 /** Telemetry. Never carries a session id, a user or session data, so it can be logged as it is. */
-export type RedisStoreEvent = { type: 'corrupt'; reason: CorruptReason }
+export type RedisStoreEvent =
+  | { type: 'corrupt'; reason: CorruptReason }
+  /** The near cache's invalidations are flowing ('tracking'), or may be missed ('lost': bypassed). */
+  | { type: 'near-cache'; state: 'tracking' | 'lost' }
 
 export interface RedisStoreOptions {
   /**
@@ -50,6 +54,14 @@ export interface RedisStoreOptions {
    * `ERR_SESSION_TOO_LARGE` and writes nothing. @default 1048576 (1 MiB)
    */
   maxDataSize?: number
+  /**
+   * Keeps recently read sessions in this process, invalidated by Redis itself (client-side
+   * caching, `CLIENT TRACKING` in broadcast mode on a connection of the store's own, made with
+   * the client's `duplicate()`), so a read of an unchanged session needs no round trip. A copy
+   * is served only while that connection is known to be tracking. Standalone and Sentinel only.
+   * @default undefined (off)
+   */
+  nearCache?: NearCacheOptions | true
 }
 
 export const redisStoreDefaults = Object.freeze({
@@ -101,33 +113,57 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
     return undefined
   }
 
+  /** The record as Redis holds it, its data not yet parsed; undefined when missing or unreadable. */
+  const load = async (id: string): Promise<LoadedRecord | undefined> => {
+    const reply = await redis.run(GET, sessionKey(prefix, id), [])
+    if (!Array.isArray(reply)) return corrupt('wrong-type')
+    if (reply.length === 0) return undefined
+    const fields = readFields(reply)
+    const createdAt = integer(fields.c)
+    const refreshedAt = integer(fields.r)
+    const version = integer(fields.v)
+    const expiresAt = fields.e === undefined ? Number.POSITIVE_INFINITY : integer(fields.e)
+    if (
+      createdAt === undefined ||
+      refreshedAt === undefined ||
+      version === undefined ||
+      expiresAt === undefined
+    )
+      return corrupt('bad-fields')
+    const record: LoadedRecord = {
+      createdAt,
+      refreshedAt,
+      version,
+      expiresAt,
+      json: `{${fields.data.join(',')}}`,
+    }
+    if (fields.u !== undefined) record.user = fields.u
+    return record
+  }
+  const cache =
+    options.nearCache === undefined
+      ? undefined
+      : nearCache(options.nearCache, {
+          client: options.client,
+          prefix,
+          clock,
+          onState: (state) => onEvent({ type: 'near-cache', state }),
+        })
+
   /** Makes `user`'s index keep `id` until `promise`; must happen before the session says so. */
   const extendIndex = (user: string, id: string, promise: number, now: number) =>
     redis.run(INDEX, userKey(prefix, user), [id, String(promise), String(now)])
 
-  return {
+  const store: RedisSessionStore = {
     async get(id) {
       checkId(id)
-      const reply = await redis.run(GET, sessionKey(prefix, id), [])
-      if (!Array.isArray(reply)) return corrupt('wrong-type')
-      if (reply.length === 0) return undefined
-      const fields = readFields(reply)
-      const createdAt = integer(fields.c)
-      const refreshedAt = integer(fields.r)
-      const version = integer(fields.v)
-      const expiresAt = fields.e === undefined ? Number.POSITIVE_INFINITY : integer(fields.e)
-      if (
-        createdAt === undefined ||
-        refreshedAt === undefined ||
-        version === undefined ||
-        expiresAt === undefined
-      )
-        return corrupt('bad-fields')
-      if (expiresAt <= clock()) return undefined
-      const data = parseObject(`{${fields.data.join(',')}}`)
+      const loaded = await (cache ? cache.get(id, load) : load(id))
+      if (!loaded || loaded.expiresAt <= clock()) return undefined
+      const data = parseObject(loaded.json)
       if (!data) return corrupt('bad-data')
+      const { createdAt, refreshedAt, version, user } = loaded
       const record: StoredSession = { data, createdAt, refreshedAt, version }
-      if (fields.u !== undefined) record.user = fields.u
+      if (user !== undefined) record.user = user
       return record
     },
 
@@ -252,6 +288,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       return (await owned(user, true)).length
     },
   }
+  return cache ? dropOnWrite(store, cache) : store
 
   /** The ids the user's index names that are live and still bound to `user` (deleted, if asked). */
   async function owned(user: string, remove: boolean): Promise<string[]> {
@@ -383,6 +420,7 @@ function parseObject(value: string | undefined): Record<string, unknown> | undef
 }
 
 function warn(event: RedisStoreEvent): void {
+  if (event.type !== 'corrupt') return
   console.warn(
     `@x/session-redis: a stored session could not be read (${event.reason}); it is treated as missing`,
   )
