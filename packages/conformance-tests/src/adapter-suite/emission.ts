@@ -1,7 +1,17 @@
-import { beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect } from 'vitest'
 import type { InstrumentedStore } from '../stores.js'
 import type { AdapterHarness } from '../types.js'
-import { type Fixture, lackingIt, type Mode, NAME, names, q, startFixture, type Transport } from './shared.js'
+import {
+  caseIt,
+  type Fixture,
+  lackingIt,
+  type Mode,
+  NAME,
+  names,
+  q,
+  startFixture,
+  type Transport,
+} from './shared.js'
 
 /**
  * Emission (E1-E11): when a response carries the session, and what it carries. E9, the exact
@@ -20,7 +30,7 @@ export function defineEmissionCases(
       f = get()
     })
 
-    it('E1: no cookie and an untouched session: no Set-Cookie, no store write', async () => {
+    caseIt('E1: no cookie and an untouched session: no Set-Cookie, no store write', async () => {
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
       const reply = await f.get('/noop')
       expect(reply.status).toBe(200)
@@ -28,14 +38,14 @@ export function defineEmissionCases(
       if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
     })
 
-    it('E2: reading a missing key of a new session does not create it', async () => {
+    caseIt('E2: reading a missing key of a new session does not create it', async () => {
       const reply = await f.get('/read?key=missing')
       expect(reply.status).toBe(200)
       expect(reply.json()).toMatchObject({ isNew: true, has: false })
       expect(f.emitted(reply)).toEqual([])
     })
 
-    it('E3: a valid unchanged session gets no Set-Cookie and no store write', async () => {
+    caseIt('E3: a valid unchanged session gets no Set-Cookie and no store write', async () => {
       const { jar } = await f.login()
       const writes = f.store ? f.store.calls.set + f.store.calls.touch : 0
       const reply = await f.get('/read?key=user', jar)
@@ -44,7 +54,7 @@ export function defineEmissionCases(
       if (f.store) expect(f.store.calls.set + f.store.calls.touch).toBe(writes)
     })
 
-    it('E4: a changed session gets exactly one Set-Cookie per cookie name', async () => {
+    caseIt('E4: a changed session gets exactly one Set-Cookie per cookie name', async () => {
       const { jar } = await f.login()
       const reply = await f.post(q('/write', { set: { n: 1 }, via: 'set' }), jar)
       const sent = names(reply)
@@ -53,7 +63,7 @@ export function defineEmissionCases(
     })
 
     for (const order of ['before', 'after']) {
-      it(`E5: the app's own Set-Cookie headers are kept (app writes ${order} the session)`, async () => {
+      caseIt(`E5: the app's own Set-Cookie headers are kept (app writes ${order} the session)`, async () => {
         const reply = await f.post(q('/app-cookie', { order, set: { n: 1 } }))
         const own = f.transport === 'cookie' ? [NAME] : []
         expect(names(reply).sort()).toEqual(['app', 'app2', ...own].sort())
@@ -69,7 +79,7 @@ export function defineEmissionCases(
       ['status-500', 500],
       ['throw', 500],
     ] as const) {
-      const e6 = respond === 'throw' ? lackingIt(harness, 'thrownErrors') : it
+      const e6 = respond === 'throw' ? lackingIt(harness, 'thrownErrors') : caseIt
       e6(`E6: the cookie is sent on ${respond} (${status})`, async () => {
         const reply = await f.post(q('/write', { set: { flow: respond }, respond }))
         expect(reply.status).toBe(status)
@@ -79,7 +89,7 @@ export function defineEmissionCases(
       })
     }
 
-    it('E7: a change made before the first streamed byte is committed with the headers', async () => {
+    caseIt('E7: a change made before the first streamed byte is committed with the headers', async () => {
       const reply = await f.post(q('/write', { set: { streamed: true }, respond: 'stream' }))
       expect(reply.status).toBe(200)
       expect(reply.body).toBe('first;second;third')
@@ -88,7 +98,7 @@ export function defineEmissionCases(
       expect(next.json().value).toBe(true)
     })
 
-    it('E8: login, redirect, next request sees the new data', async () => {
+    caseIt('E8: login, redirect, next request sees the new data', async () => {
       const reply = await f.post(q('/write', { set: { user: 'grace' }, respond: 'redirect' }))
       expect(reply.status).toBe(302)
       expect(reply.headers.location).toBe('/read')
@@ -97,22 +107,25 @@ export function defineEmissionCases(
     })
 
     if (serverSide) {
-      it('E8: the store write has finished before the response is sent, however slow the store', async () => {
-        const app = await startFixture(harness, mode, {}, [], false, transport)
-        const store = app.store as InstrumentedStore
-        try {
-          store.slowWrites = true
-          const { jar, id } = await app.login({ user: 'grace' })
-          // Read straight from the store the moment each response is in: no later request helps it.
-          expect((await store.inner.get(id))?.data).toEqual({ user: 'grace' })
-          const reply = await app.post(q('/write', { set: { role: 'admin' }, respond: 'redirect' }), jar)
-          expect(reply.status).toBe(302)
-          expect((await store.inner.get(id))?.data).toEqual({ user: 'grace', role: 'admin' })
-        } finally {
-          store.slowWrites = false
-          await app.server.close()
-        }
-      })
+      caseIt(
+        'E8: the store write has finished before the response is sent, however slow the store',
+        async () => {
+          const app = await startFixture(harness, mode, {}, [], false, transport)
+          const store = app.store as InstrumentedStore
+          try {
+            store.slowWrites = true
+            const { jar, id } = await app.login({ user: 'grace' })
+            // Read straight from the store the moment each response is in: no later request helps it.
+            expect((await store.inner.get(id))?.data).toEqual({ user: 'grace' })
+            const reply = await app.post(q('/write', { set: { role: 'admin' }, respond: 'redirect' }), jar)
+            expect(reply.status).toBe(302)
+            expect((await store.inner.get(id))?.data).toEqual({ user: 'grace', role: 'admin' })
+          } finally {
+            store.slowWrites = false
+            await app.server.close()
+          }
+        },
+      )
     }
 
     lackingIt(harness, 'cacheControl')(
@@ -144,7 +157,7 @@ export function defineEmissionCases(
       },
     )
 
-    it('E11: writing the value a key already holds is not a change', async () => {
+    caseIt('E11: writing the value a key already holds is not a change', async () => {
       const { jar } = await f.login({ user: 'ada', cart: { items: [1] } })
       const reply = await f.post(q('/write', { set: { user: 'ada', cart: { items: [1] } } }), jar)
       expect(reply.status).toBe(200)

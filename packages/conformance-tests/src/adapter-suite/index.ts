@@ -34,7 +34,11 @@ export function describeAdapterConformance(
   for (const mode of modes) {
     describe(`${harness.name} conformance (${mode.name})`, () => {
       defineCases(harness, mode, suiteOptions)
-      lacking(harness, 'headerTransport')('header transport', () => {
+      lacking(
+        harness,
+        'headerTransport',
+        'L1:',
+      )('header transport', () => {
         defineTransportCases(harness, mode, 'header')
         defineHeaderCases(harness, mode)
       })

@@ -1,10 +1,11 @@
 import { memoryRevocations } from '@x/session-core'
 import { createTestClock } from '@x/session-core/testing'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest'
 import { Jar, parseSetCookie } from '../client.js'
 import { instrument } from '../stores.js'
 import type { AdapterHarness, StoreCase } from '../types.js'
 import {
+  caseIt,
   type Fixture,
   IDLE,
   lackingIt,
@@ -35,7 +36,7 @@ export function defineLifecycleCases(
       f = get()
     })
 
-    it('L1: a value written in one request is read in the next', async () => {
+    caseIt('L1: a value written in one request is read in the next', async () => {
       const { jar } = await f.login({ user: 'ada', n: 42, nested: { a: [1, 'b'] } })
       const reply = await f.get('/read', jar)
       expect(reply.json()).toMatchObject({
@@ -44,7 +45,7 @@ export function defineLifecycleCases(
       })
     })
 
-    it('L2: nested mutation of a stored object counts as a change', async () => {
+    caseIt('L2: nested mutation of a stored object counts as a change', async () => {
       const { jar } = await f.login({ cart: { items: ['a'] } })
       const reply = await f.post('/push?item=b', jar)
       expect(f.emitted(reply)).toHaveLength(1)
@@ -53,7 +54,7 @@ export function defineLifecycleCases(
       expect(next.json().value).toEqual({ items: ['a', 'b'] })
     })
 
-    it('L3: regenerate() issues a new id and cookie value and ends the old one', async () => {
+    caseIt('L3: regenerate() issues a new id and cookie value and ends the old one', async () => {
       const { jar, id } = await f.login({ user: 'ada' })
       const before = f.token(jar)
       const reply = await f.post('/regenerate', jar)
@@ -70,7 +71,7 @@ export function defineLifecycleCases(
       }
     })
 
-    it('L3: regenerate({ keep: true }) carries the data over to the new id', async () => {
+    caseIt('L3: regenerate({ keep: true }) carries the data over to the new id', async () => {
       const { jar, id } = await f.login({ user: 'ada' })
       const reply = await f.post('/regenerate?keep=1', jar)
       expect(reply.json().id).not.toBe(id)
@@ -78,7 +79,7 @@ export function defineLifecycleCases(
       expect(next.json()).toMatchObject({ isNew: false, value: 'ada' })
     })
 
-    it('L4: destroy() deletes the record and clears every session cookie exactly', async () => {
+    caseIt('L4: destroy() deletes the record and clears every session cookie exactly', async () => {
       const { jar, id } = await f.login({ user: 'ada' })
       const reply = await f.post(q('/destroy', { set: { after: 'destroy' } }), jar)
       expect(reply.status).toBe(200)
@@ -132,7 +133,7 @@ export function defineLifecycleCases(
     )
 
     if (serverSide) {
-      it('L5: replaying a cookie from before destroy() or regenerate() is no session', async () => {
+      caseIt('L5: replaying a cookie from before destroy() or regenerate() is no session', async () => {
         const a = await f.login({ user: 'ada' })
         await f.post('/destroy', a.jar)
         expect((await f.get('/read?key=user', a.jar)).json()).toMatchObject({ isNew: true, has: false })
@@ -141,7 +142,7 @@ export function defineLifecycleCases(
         expect((await f.get('/read?key=user', b.jar)).json()).toMatchObject({ isNew: true, has: false })
       })
 
-      it('L6: a slow request that ends after logout does not bring the session back', async () => {
+      caseIt('L6: a slow request that ends after logout does not bring the session back', async () => {
         const { jar, id } = await f.login({ user: 'ada' })
         const inside = f.gate.arm('slow')
         const slow = f.post(q('/write', { gate: 'slow', set: { late: true } }), jar)
@@ -158,7 +159,7 @@ export function defineLifecycleCases(
         expect(after.json().has).toBe(false)
       })
 
-      it('S4: parallel requests writing different keys of one session all persist', async () => {
+      caseIt('S4: parallel requests writing different keys of one session all persist', async () => {
         const { jar } = await f.login({ user: 'ada' })
         const replies = await Promise.all(
           Array.from({ length: 50 }, (_, i) => f.post(q('/write', { set: { [`k${i}`]: i } }), jar)),
@@ -169,7 +170,7 @@ export function defineLifecycleCases(
         expect(data.user).toBe('ada')
       })
 
-      it('X7: an expired server session is deleted when met, and a new id is used', async () => {
+      caseIt('X7: an expired server session is deleted when met, and a new id is used', async () => {
         // The store keeps time by a clock of its own that stands still: its ttl cannot remove the
         // record first, so only the engine meeting it can.
         const store = instrument(await (mode.store as StoreCase).create(createTestClock()))
@@ -188,7 +189,7 @@ export function defineLifecycleCases(
       })
     }
 
-    it('L8: the session is one object however often the handler reaches for it', async () => {
+    caseIt('L8: the session is one object however often the handler reaches for it', async () => {
       const { jar } = await f.login()
       expect((await f.get('/read', jar)).json().same).toBe(true)
     })
@@ -206,7 +207,7 @@ export function defineRevocationCases(harness: AdapterHarness, mode: Mode): void
       })
       afterAll(() => r?.server.close())
 
-      it('L9: a copy of the cookie taken before destroy() is no session', async () => {
+      caseIt('L9: a copy of the cookie taken before destroy() is no session', async () => {
         const { jar } = await r.login({ user: 'ada' })
         const copy = jar.clone()
         const logout = await r.post('/destroy', jar)
@@ -222,13 +223,16 @@ export function defineRevocationCases(harness: AdapterHarness, mode: Mode): void
         })
       })
 
-      it('L5: a copy of the cookie taken before regenerate() is no session; the new cookie lives', async () => {
-        const { jar } = await r.login({ user: 'ada' })
-        const copy = jar.clone()
-        jar.apply(await r.post('/regenerate?keep=1', jar))
-        expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
-        expect((await r.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
-      })
+      caseIt(
+        'L5: a copy of the cookie taken before regenerate() is no session; the new cookie lives',
+        async () => {
+          const { jar } = await r.login({ user: 'ada' })
+          const copy = jar.clone()
+          jar.apply(await r.post('/regenerate?keep=1', jar))
+          expect((await r.get('/read?key=user', copy)).json()).toMatchObject({ isNew: true, has: false })
+          expect((await r.get('/read?key=user', jar)).json()).toMatchObject({ isNew: false, value: 'ada' })
+        },
+      )
 
       lackingIt(harness, 'logoutIdiom')(
         'L9: the logout idiom (session = null) revokes too: a copy of the cookie is no session',
@@ -255,7 +259,7 @@ export function defineTwoSessionCases(harness: AdapterHarness, mode: Mode, get: 
       f = get()
     })
 
-    it('L7: two sessions with different cookie names on one app are independent', async () => {
+    caseIt('L7: two sessions with different cookie names on one app are independent', async () => {
       const two = await startFixture(harness, mode, {}, [
         { property: 'admin', options: { secret: OTHER_SECRET, cookie: { name: 'admin' }, store: f.store } },
       ])

@@ -158,24 +158,58 @@ export async function startFixture(
 }
 
 /**
- * `describe`, or `describe.skip` with the harness's reason in the name when the framework lacks
- * `feature`: the gap shows in every run's report instead of passing unnoticed.
+ * Within a `lacking` group: the harness's reason, and the name prefix of the group's one case that
+ * still runs, expected to fail (see `lacking`).
+ */
+let declared: { reason: string; proof: string | undefined; registered: boolean } | undefined
+
+/**
+ * `it` for cases that may sit in a `lacking` group. Outside one it is vitest's `it`. Inside one, only
+ * the group's proof case is registered, as `it.fails`: the rest would fail for the same reason.
+ */
+export function caseIt(name: string, body: () => Promise<void> | void): void {
+  if (declared === undefined) return void it(name, body)
+  if (declared.registered || !(declared.proof === undefined || name.startsWith(declared.proof))) return
+  declared.registered = true
+  it.fails(`${name} (fails here, as declared)`, body)
+}
+
+/**
+ * `describe`, or, when the harness declares that the framework lacks `feature`, a group that runs
+ * one of its cases (`proof`: the first whose name starts with it; by default the first) and expects
+ * it to fail. Nothing is skipped: the gap shows in every run's report with its reason, and a
+ * declaration that stops being true (the framework gained the feature) fails the run until it is
+ * removed. The group's cases must be registered through `caseIt`.
  */
 export function lacking(
   harness: AdapterHarness,
   feature: UnsupportedFeature,
+  proof?: string,
 ): (name: string, body: () => void) => void {
   const reason = harness.unsupported?.[feature]
-  return reason === undefined
-    ? describe
-    : (name, body) => describe.skip(`${name} (unsupported: ${reason})`, body)
+  if (reason === undefined) return describe
+  return (name, body) =>
+    describe(`${name} (declared unsupported: ${reason})`, () => {
+      declared = { reason, proof, registered: false }
+      try {
+        body()
+        if (!declared.registered) throw new Error(`no case of "${name}" starts with "${proof}"`)
+      } finally {
+        declared = undefined
+      }
+    })
 }
 
-/** `it`, or `it.skip` with the harness's reason in the name (see `lacking`). */
+/**
+ * `it`, or, when the harness declares that the framework lacks `feature`, `it.fails` with the
+ * reason in its name: the case runs and must fail (see `lacking`).
+ */
 export function lackingIt(
   harness: AdapterHarness,
   feature: UnsupportedFeature,
 ): (name: string, body: () => Promise<void>) => void {
   const reason = harness.unsupported?.[feature]
-  return reason === undefined ? it : (name, body) => it.skip(`${name} (unsupported: ${reason})`, body)
+  return reason === undefined
+    ? caseIt
+    : (name, body) => it.fails(`${name} (declared unsupported, fails here: ${reason})`, body)
 }
