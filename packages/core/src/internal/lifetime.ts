@@ -54,6 +54,20 @@ export function lifetimeFrom(
   return out
 }
 
+/**
+ * The lifetime `setLifetime()` gives a session under a configured absolute timeout of `absoluteMs`:
+ * `undefined` when the call asks for nothing of its own (the configured timeouts apply), or the
+ * reason the request is refused.
+ */
+export function requestedLifetime(
+  request: { idleTimeout?: unknown; absoluteTimeout?: unknown; browserSession?: unknown } | undefined,
+  absoluteMs: number,
+): Lifetime | undefined | string {
+  const lifetime = lifetimeFrom(request ?? {}, Math.floor(absoluteMs / 1000))
+  if (typeof lifetime === 'string') return lifetime
+  return Object.keys(lifetime).length === 0 ? undefined : lifetime
+}
+
 /** Whether a payload's `l` field is a lifetime this library wrote. */
 export function isLifetime(value: unknown): value is Lifetime {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
