@@ -5,7 +5,7 @@ import { type ContextRunner, kContextRunner } from './internal/context-key.js'
 import { clearSessionCookie, readSessionCookie, serializeSessionCookie } from './internal/cookie.js'
 import { generateSessionId } from './internal/ids.js'
 import { type Lifetime, lifetimeFrom, rollingOf, sameLifetime, timeoutsOf } from './internal/lifetime.js'
-import { isPlainObject, PAYLOAD_VERSION, readPayload } from './internal/payload.js'
+import { isPlainObject, payloadJson, readPayload } from './internal/payload.js'
 import { createSealer, type Sealer, SerializedJson, type UnsealResult } from './internal/sealer.js'
 import { reportWeakSecrets } from './internal/secret-strength.js'
 import { isProduction, type ResolvedOptions, resolveOptions, type SessionOptions } from './options.js'
@@ -1140,11 +1140,17 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
    */
   #payload(state: SessionState, dataJson: string): SerializedJson {
     const { store, cookie } = this.#opts
-    let json = `{"v":${PAYLOAD_VERSION},"id":${JSON.stringify(this.idOf(state))},"n":${JSON.stringify(cookie.name)},"c":${state.createdAt},"r":${state.refreshedAt}`
-    if (!store) json += `,"d":${dataJson}`
-    if (state.user !== undefined) json += `,"u":${JSON.stringify(state.user)}`
-    if (state.lifetime !== undefined) json += `,"l":${JSON.stringify(state.lifetime)}`
-    return new SerializedJson(`${json}}`)
+    return new SerializedJson(
+      payloadJson({
+        id: this.idOf(state),
+        cookieName: cookie.name,
+        createdAt: state.createdAt,
+        refreshedAt: state.refreshedAt,
+        dataJson: store ? undefined : dataJson,
+        user: state.user,
+        lifetime: state.lifetime,
+      }),
+    )
   }
 
   /** The headers that carry `token`: the cookie (chunked as needed), or the token header. */

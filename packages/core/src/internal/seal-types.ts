@@ -1,4 +1,4 @@
-/** The sealer's public shapes (sealer.ts implements them). */
+/** The sealer's public shapes (sealer.ts implements them) and the failures it answers with. */
 
 /** A secret string (key id `''`), or `{ [keyId]: secret }` for rotation: the last id seals. */
 export type SecretInput = string | Readonly<Record<string, string>>
@@ -65,3 +65,15 @@ export type UnsealFailure = 'malformed' | 'bad-seal' | 'bad-expiry' | 'expired' 
 export type UnsealResult =
   | { ok: true; payload: unknown; keyId: string; expiresAt: number }
   | { ok: false; reason: UnsealFailure; keyId?: string }
+
+export const kMalformed: UnsealResult = Object.freeze({ ok: false, reason: 'malformed' })
+export const kBadSeal: UnsealResult = Object.freeze({ ok: false, reason: 'bad-seal' })
+export const kBadExpiry: UnsealResult = Object.freeze({ ok: false, reason: 'bad-expiry' })
+export const kExpired: UnsealResult = Object.freeze({ ok: false, reason: 'expired' })
+
+/** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
+export function checkExpiry(expiresAt: number, now: number, maxLifetimeMs: number): UnsealResult | undefined {
+  if (!(expiresAt > now)) return kExpired
+  if (!(expiresAt <= now + maxLifetimeMs)) return kBadExpiry
+  return undefined
+}

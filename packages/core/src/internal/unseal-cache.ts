@@ -3,6 +3,8 @@
  * the bounded set of tokens whose seal proved false.
  */
 
+import type { UnsealResult } from './seal-types.js'
+
 const kMacBytes = 32
 /** Characters of the unpadded base64url of a {@link kMacBytes} MAC. */
 const kMacChars = Math.ceil((kMacBytes * 4) / 3)
@@ -84,4 +86,16 @@ export function deepFreeze<T>(value: T): T {
     Object.freeze(value)
   }
   return value
+}
+
+export interface CachedResult {
+  /** The whole token, which must match exactly: the cache is keyed by its MAC field only. */
+  readonly token: string
+  readonly json: string
+  readonly keyId: string
+  readonly expiresAt: number
+  /** The result every hit answers with, made on the first hit: parsed once, deep-frozen, shared. */
+  shared?: UnsealResult
+  /** The cache's use count when this entry was last put at the young end. */
+  placed: number
 }
