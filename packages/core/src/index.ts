@@ -46,6 +46,7 @@ export {
 export { inspectSeal, type SealInfo } from './seal-info.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
 export type {
+  PeekableStore,
   RevocationStore,
   SessionChange,
   SessionStore,
