@@ -23,7 +23,7 @@ import {
   type SessionState,
   snapshotOf,
 } from './session.js'
-import type { SessionChange, StoredSession } from './store.js'
+import type { PeekableStore, SessionChange, StoredSession } from './store.js'
 
 /** Browsers cap cookie lifetimes at 400 days; a longer Max-Age is cut silently, so never send one. */
 const MAX_COOKIE_AGE = 400 * 86_400
@@ -597,10 +597,28 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     // only apps that configure them pay for the round trip.
     if (store || revocations) {
       this.#claim = claim
-      return undefined
+      // A store holding the record in this process (memory store) answers in this tick; anything
+      // else it would have to say (a miss, an expiry to delete) goes the asynchronous way.
+      const record = revocations ? undefined : this.#peek(claim.id)
+      if (
+        record === undefined ||
+        this.#expiredReason(record.createdAt, record.refreshedAt, now, claim.lifetime)
+      )
+        return undefined
+      return this.#build(claim, record, now, socket) as SessionState
     }
     const built = this.#build(claim, undefined, now, socket)
     return built === kEnded ? this.#fresh(now, socket) : built
+  }
+
+  /** The store's synchronous answer for `id` (`SessionStore.peek`), when it has one that is a record. */
+  #peek(id: string): StoredSession | undefined {
+    try {
+      const record = (this.#opts.store as Partial<PeekableStore> | undefined)?.peek?.(id)
+      return isRecord(record) ? record : undefined
+    } catch {
+      return undefined
+    }
   }
 
   async #read(): Promise<SessionState> {
@@ -753,9 +771,8 @@ class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
       return kEnded
     }
     const source = record ? record.data : claim.data
-    // A frozen source is a cached unseal's (a first unseal or a store record is the request's own).
-    const shared =
-      record === undefined && source !== undefined && Object.isFrozen(source) ? sharedData(source) : undefined
+    // A frozen source is shared: a cached unseal's, or a record a store's `peek` hands every reader.
+    const shared = source !== undefined && Object.isFrozen(source) ? sharedData(source) : undefined
     const version = record ? record.version : 0
     const bound = typeof user === 'string' ? user : undefined
     const state = new State(

@@ -488,6 +488,7 @@ describe('server store', () => {
     let failing = false
     const store = {
       ...inner,
+      peek: undefined,
       get: (id: string) => (failing ? Promise.reject(new Error('down')) : inner.get(id)),
       set: inner.set,
       delete: inner.delete,
