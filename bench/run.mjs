@@ -8,7 +8,7 @@
  *   node run.mjs --only fastify   scenarios whose id contains any of the comma-separated words
  *   node run.mjs --profile "fastify x-session cookie read"
  *                                 CPU-profile the matching server(s) under load and print where the time goes
- *   --rounds N --warmup S --duration S --no-crypto --no-http --no-soak
+ *   --rounds N --warmup S --duration S --no-crypto --no-http --no-soak --no-growth
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
@@ -34,6 +34,7 @@ const { values: args } = parseArgs({
     'no-crypto': { type: 'boolean', default: false },
     'no-http': { type: 'boolean', default: false },
     'no-soak': { type: 'boolean', default: false },
+    'no-growth': { type: 'boolean', default: false },
   },
 })
 
@@ -511,6 +512,21 @@ if (!args['no-http']) {
   phase.http = (performance.now() - t) / 1000
 }
 
+// --- growth: cost against session size and connections, Redis memory per session (growth.mjs) ---
+
+let growth
+if (!args['no-growth'] && !args['no-http'] && !filter) {
+  log('\n## how cost grows: session size, connections, Redis memory per session')
+  const t = performance.now()
+  try {
+    growth = JSON.parse(await runNodeScript(pinning, 1, [], 'growth.mjs', quick ? ['--quick'] : []))
+  } catch (error) {
+    failed = true
+    log(`!!! growth FAILED: ${error.message}`)
+  }
+  phase.growth = (performance.now() - t) / 1000
+}
+
 // --- soak --------------------------------------------------------------------------------------------
 
 let soak
@@ -551,13 +567,14 @@ const report = {
   goals: goalList,
   crypto,
   soak,
+  growth,
 }
-const markdown = renderMarkdown(report)
+const markdown = growth ? `${renderMarkdown(report)}\n\n${growth.markdown}` : renderMarkdown(report)
 
 log(`\n${markdown}`)
 const resultsDir = join(benchDir, 'results')
 mkdirSync(resultsDir, { recursive: true })
-const partial = filter || args['no-http'] || args['no-crypto'] || args['no-soak']
+const partial = filter || args['no-http'] || args['no-crypto'] || args['no-soak'] || args['no-growth']
 const base = partial ? 'partial' : quick ? 'quick' : 'latest'
 writeFileSync(join(resultsDir, `${base}.md`), `${markdown}\n`)
 writeFileSync(join(resultsDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`)

@@ -3,6 +3,7 @@
  * listens on 127.0.0.1, and closes (deleting any Redis keys it wrote) on SIGTERM.
  */
 const spec = JSON.parse(process.argv[2])
+if (spec.sessionBytes !== undefined) (await import('./lib/common.mjs')).setSessionBytes(spec.sessionBytes)
 const { start } = await import(`./apps/${spec.framework}.mjs`)
 const server = await start(spec)
 process.stdout.write(`READY ${JSON.stringify({ port: server.port, pid: process.pid })}\n`)

@@ -8,8 +8,20 @@
  *   GET /write      -> {"n":...}              writes a new value every request (Set-Cookie)
  */
 
-/** About 200 bytes of JSON: what a login session typically holds. */
+/** Set by growth.mjs's servers (`spec.sessionBytes`): sessions of about that many bytes of JSON. */
+let sessionBytes
+
+export function setSessionBytes(bytes) {
+  sessionBytes = bytes
+}
+
+/** About 200 bytes of JSON: what a login session typically holds (or `sessionBytes`, when set). */
 export function seedData(i) {
+  if (sessionBytes !== undefined) {
+    const sized = { user: `user-${String(i).padStart(6, '0')}`, n: 0, notes: '' }
+    sized.notes = 'x'.repeat(Math.max(0, sessionBytes - JSON.stringify(sized).length))
+    return sized
+  }
   return {
     user: `user-${String(i).padStart(6, '0')}`,
     role: 'member',

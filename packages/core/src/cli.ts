@@ -115,6 +115,7 @@ function describe(result: Awaited<ReturnType<typeof inspectSession>>): string {
   const lines = [
     'a session',
     `  key id:     '${result.keyId}'`,
+    `  payload:    version ${result.payloadVersion}`,
     `  id:         ${result.id}`,
     `  created:    ${time(result.createdAt)}`,
     `  refreshed:  ${time(result.refreshedAt)}${result.serverStore ? ' (when the token was sealed)' : ''}`,

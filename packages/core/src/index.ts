@@ -53,6 +53,7 @@ export {
 export { inspectSeal, type SealInfo } from './seal-info.js'
 export { RESERVED_KEYS, type Session, type SessionApi, type SessionData } from './session.js'
 export type {
+  PeekableStore,
   RevocationStore,
   SessionChange,
   SessionStore,

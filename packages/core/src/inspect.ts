@@ -42,6 +42,11 @@ export type InspectFailure =
 export interface SessionInspection {
   /** Key id the token was sealed under (`''` for a plain string secret). */
   keyId: string
+  /**
+   * The version of the sealed payload's shape: `2` for the current releases, `1` for a cookie
+   * sealed by an earlier one (still read, and re-sealed as `2` on its next write).
+   */
+  payloadVersion: 1 | 2
   /** The session id: with a server store, the key of its record. */
   id: string
   /** Epoch ms of the session's creation; `absoluteTimeout` counts from here. */
@@ -105,6 +110,7 @@ export async function inspectSession(input: string, options: InspectOptions): Pr
   return {
     ok: true,
     keyId: unsealed.keyId,
+    payloadVersion: payload.v,
     id: payload.id,
     createdAt: payload.c,
     refreshedAt: payload.r,

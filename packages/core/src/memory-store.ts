@@ -1,7 +1,8 @@
 import { SessionError, SessionErrorCode } from './errors.js'
 import { checkDataSize, readMaxDataSize } from './internal/data-size.js'
 import { isSessionId } from './internal/ids.js'
-import type { RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
+import { deepFreeze } from './internal/unseal-cache.js'
+import type { PeekableStore, RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
 
 export interface MemoryStoreOptions {
   /**
@@ -27,6 +28,11 @@ interface Entry {
   version: number
   expiresAt: number
   user: string | undefined
+  /**
+   * The record `peek` answers with, made on the first read after each write or touch: parsed once
+   * and deep-frozen, so a read shares it instead of parsing the JSON and copying the data again.
+   */
+  shared?: StoredSession
 }
 
 /** Expired entries looked at per write, so memory is reclaimed without a timer (Workers have none). */
@@ -36,7 +42,9 @@ const SWEEP_PER_WRITE = 4
  * An in-process store, bounded in entries, with ttl eviction. For development, tests and single
  * instances: sessions are lost on restart and not shared between processes.
  */
-export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { readonly size: number } {
+export function memoryStore(
+  options: MemoryStoreOptions = {},
+): SessionStore & PeekableStore & { readonly size: number } {
   const maxEntries = options.maxEntries ?? 10_000
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
     throw new SessionError(
@@ -120,6 +128,27 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       if (entry.user !== undefined) record.user = entry.user
       return record
     },
+    // A hit of a live record, in the caller's tick: what `get` would give, parsed once per write
+    // and frozen (the engine copies it only when the request changes the session). A miss is left
+    // to `get`, which answers it the same way every time. The memory-store read it serves cost
+    // 7.4 µs of CPU against 2.3 µs for a cookie-store read (in-process, begin/load/commit, a
+    // 200-byte session, Node 20 on the shared 2-core machine), most of it the parse, the copy and
+    // the promises of `get`.
+    peek(id: string) {
+      const entry = live(id)
+      if (!entry) return undefined
+      if (entry.shared === undefined) {
+        const record: StoredSession = {
+          data: deepFreeze(JSON.parse(entry.json) as Record<string, unknown>),
+          createdAt: entry.createdAt,
+          refreshedAt: entry.refreshedAt,
+          version: entry.version,
+        }
+        if (entry.user !== undefined) record.user = entry.user
+        entry.shared = Object.freeze(record)
+      }
+      return entry.shared
+    },
     async set(id, session, opts: StoreSetOptions) {
       checkId(id)
       const json = JSON.stringify(session.data)
@@ -177,6 +206,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore & { 
       if (!entry) return
       entry.expiresAt = clock() + ttl * 1000
       entry.refreshedAt = refreshedAt
+      entry.shared = undefined
     },
     async listByUser(user) {
       const ids = byUser.get(user)

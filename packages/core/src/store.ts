@@ -100,3 +100,15 @@ export interface RevocationStore {
    */
   set(subject: string, notBefore: number, ttl: number): Promise<void>
 }
+
+/**
+ * An optional capability of a store that holds records in this process (`memoryStore()`): the
+ * record `get` would give, answered without waiting, or `undefined` whenever the answer needs `get`
+ * (not held here, expired, anything unusual). The engine then loads a session in the request's own
+ * tick, with no promise. The record and its `data` may be shared between calls and frozen: callers
+ * never change them. Kept apart from {@link SessionStore} so that stores typed against all of its
+ * methods need not declare it.
+ */
+export interface PeekableStore {
+  peek(id: string): StoredSession | undefined
+}

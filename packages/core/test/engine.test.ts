@@ -365,7 +365,8 @@ describe('engine', () => {
       null,
       'string',
       { v: 1, id, n: 'session', c: clock(), r: clock() },
-      { v: 2, id, n: 'session', c: clock(), r: clock(), d: {} },
+      { v: 3, id, n: 'session', c: clock(), r: clock(), d: {} },
+      { v: 2, id, n: 'session', c: clock(), r: 0, d: {} }, // version 2 names the id `i`
       { v: 1, id: 'short', n: 'session', c: clock(), r: clock(), d: {} },
       { v: 1, id, n: 'other', c: clock(), r: clock(), d: {} },
       { v: 1, id, n: 'session', c: 'x', r: clock(), d: {} },
@@ -488,6 +489,7 @@ describe('server store', () => {
     let failing = false
     const store = {
       ...inner,
+      peek: undefined,
       get: (id: string) => (failing ? Promise.reject(new Error('down')) : inner.get(id)),
       set: inner.set,
       delete: inner.delete,

@@ -33,6 +33,7 @@ describe('inspectSession', () => {
     expect(result).toEqual({
       ok: true,
       keyId: 'k2',
+      payloadVersion: 2,
       id,
       createdAt,
       refreshedAt: createdAt,
@@ -113,7 +114,7 @@ describe('inspectSession', () => {
     const token = header.slice('session='.length)
     // As the core README shows: the key map is iron's password map, the payload's fields as listed.
     const payload = await Iron.unseal(token, { k1: OTHER, k2: SECRET }, Iron.defaults)
-    expect(payload).toEqual({ v: 1, id, n: 'session', c: createdAt, r: createdAt, d: { n: 1 } })
+    expect(payload).toEqual({ v: 2, i: id, c: createdAt, r: 0, d: { n: 1 } })
   })
 })
 

@@ -710,7 +710,7 @@ describe('C4: randomness', () => {
   const poolFills = (random: { mock: { calls: unknown[][] } }) =>
     random.mock.calls.map(([array]) => (array as Uint8Array).length).filter((length) => length !== 16)
 
-  it('C4: salts (256 bits, per sealer) and IVs (128 bits, per seal) come from crypto.getRandomValues, pooled', async () => {
+  it('C4: salts (64 bits, per sealer) and IVs (128 bits, per seal) come from crypto.getRandomValues, pooled', async () => {
     const now = Date.now()
     const random = vi.spyOn(crypto, 'getRandomValues')
     const sealer = createSealer(S1)
@@ -736,12 +736,33 @@ describe('C4: randomness', () => {
       expect(field(token, 2)).toBe(field(first, 2))
       expect(field(token, 6)).toBe(field(first, 6))
     }
-    expect(field(first, 2)).toMatch(/^[0-9a-f]{64}$/)
-    expect(field(first, 6)).toMatch(/^[0-9a-f]{64}$/)
+    expect(field(first, 2)).toMatch(/^[0-9a-f]{16}$/)
+    expect(field(first, 6)).toMatch(/^[0-9a-f]{16}$/)
     expect(field(first, 2)).not.toBe(field(first, 6))
     const other = await createSealer(S1).seal(session, now + HOUR)
     expect(field(other, 2)).not.toBe(field(first, 2))
     expect(field(other, 6)).not.toBe(field(first, 6))
+  })
+})
+
+describe('C4: salts', () => {
+  it('C4: an integrity salt drawn equal to the encryption salt is drawn again (equal salts, equal keys)', async () => {
+    // A fresh module, so that its random pool's first fill is the mocked one below.
+    vi.resetModules()
+    const fresh = await import('../src/internal/sealer.js')
+    const random = vi.spyOn(crypto, 'getRandomValues').mockImplementationOnce(<T>(array: T): T => {
+      const bytes = array as unknown as Uint8Array
+      for (let i = 0; i < bytes.length; i++) bytes[i] = i < 16 ? i % 8 : (i * 7) & 255
+      return array
+    })
+    try {
+      const token = await fresh.createSealer(S1, { backend: 'web' }).seal(session, Date.now() + HOUR)
+      expect(field(token, 2)).toBe('0001020304050607')
+      expect(field(token, 6)).not.toBe(field(token, 2))
+      expect(field(token, 6)).toMatch(/^[0-9a-f]{16}$/)
+    } finally {
+      random.mockRestore()
+    }
   })
 })
 

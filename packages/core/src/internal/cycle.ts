@@ -18,9 +18,16 @@ import { clearingHeaders, NO_HEADERS, tokenHeaders } from './response-headers.js
 import type { Sealer } from './sealer.js'
 import * as host from './session-host.js'
 import { type Claim, openClaim, payloadOf } from './session-token.js'
-import { checkClaim, endSession, storeCommit, storeFailed } from './store-io.js'
+import { checkClaim, endSession, peekRecord, storeCommit, storeFailed } from './store-io.js'
 import { type Prelude, readPrelude } from './token-transport.js'
-import { expiresAt as expiryOf, refreshDue, rotationDue, sealExpiry, tokenReusable } from './validity.js'
+import {
+  expiredReason,
+  expiresAt as expiryOf,
+  refreshDue,
+  rotationDue,
+  sealExpiry,
+  tokenReusable,
+} from './validity.js'
 
 const NO_LEGACY: readonly LegacyCookie[] = Object.freeze([])
 
@@ -161,7 +168,15 @@ export class Cycle<D extends object> implements SessionCycle<D>, SessionHost {
     // only apps that configure them pay for the round trip.
     if (store || revocations) {
       this.#claim = claim
-      return undefined
+      // A store holding the record in this process (memory store) answers in this tick; anything
+      // else it would have to say (a miss, an expiry to delete) goes the asynchronous way.
+      const record = revocations ? undefined : peekRecord(store, claim.id)
+      if (
+        record === undefined ||
+        expiredReason(record.createdAt, record.refreshedAt, claim.lifetime, now, this.#opts)
+      )
+        return undefined
+      return stateOf(this.#opts, claim, record, now, socket) as SessionState
     }
     const built = stateOf(this.#opts, claim, undefined, now, socket)
     return built === kEnded ? freshState(now, socket) : built

@@ -69,9 +69,8 @@ export function stateOf(
     return kEnded
   }
   const source = record ? record.data : claim.data
-  // A frozen source is a cached unseal's (a first unseal or a store record is the request's own).
-  const shared =
-    record === undefined && source !== undefined && Object.isFrozen(source) ? sharedData(source) : undefined
+  // A frozen source is shared: a cached unseal's, or a record a store's `peek` hands every reader.
+  const shared = source !== undefined && Object.isFrozen(source) ? sharedData(source) : undefined
   const version = record ? record.version : 0
   const bound = typeof user === 'string' ? user : undefined
   const state = new State(

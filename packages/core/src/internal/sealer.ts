@@ -15,80 +15,44 @@
 import { uint8ArrayToHex } from 'uint8array-extras'
 import { SessionError, SessionErrorCode } from '../errors.js'
 import { type CryptoBackend, defaultBackend, webBackend } from './crypto-backend.js'
+import {
+  checkExpiry,
+  kBadExpiry,
+  kBadSeal,
+  kExpired,
+  kMalformed,
+  type Sealer,
+  type SealerOptions,
+  type SecretInput,
+  SerializedJson,
+  type UnsealResult,
+} from './seal-types.js'
+import { readCount, readSecrets } from './secrets.js'
+import { runAsync, runSync, type Steps } from './steps.js'
+import { type CachedResult, deepFreeze, FailureCache, remember, resultKey } from './unseal-cache.js'
 
-/** A secret string (key id `''`), or `{ [keyId]: secret }` for rotation: the last id seals. */
-export type SecretInput = string | Readonly<Record<string, string>>
-
-export interface SealerOptions {
-  /**
-   * Unseal results remembered, by token, for unchanged cookies, and as many tokens whose seal proved
-   * false (within a megabyte), so a forged token sent again costs no crypto; `0` disables both. @default 1000
-   */
-  cacheSize?: number
-  /** Longest token (characters) even looked at; longer ones are rejected before any work. @default 8192 */
-  maxTokenLength?: number
-  /** Which crypto implementation: `node:crypto` where available, else Web Crypto. @default 'auto' */
-  backend?: 'auto' | 'web'
-}
-
-/**
- * A payload serialized already (by a caller that had its JSON at hand): sealed as this text, not
- * passed through `JSON.stringify` again. The caller vouches that it is valid JSON.
- */
-export class SerializedJson {
-  constructor(readonly json: string) {}
-}
-
-export interface Sealer {
-  /** The key id new seals carry (`''` for a plain string secret). */
-  readonly currentKeyId: string
-  /**
-   * Seals any JSON-serializable value under the newest key. `expiresAt` (epoch ms, integer) becomes
-   * iron's expiration field. Throws `NOT_SERIALIZABLE` when `JSON.stringify` throws or gives
-   * nothing, `INVALID_OPTION` for a bad `expiresAt`, and `TOO_LARGE` when the token would exceed
-   * `maxTokenLength` (it could never be read).
-   */
-  seal(payload: unknown, expiresAt: number): Promise<string>
-  /**
-   * Verifies and opens a token. `now`: epoch ms; `maxLifetimeMs`: the largest lifetime any token of
-   * this app may have. Never throws: every failure is a reason. A payload answered from the cache is
-   * shared by every hit of that token and deep-frozen: copy it before changing anything in it.
-   */
-  unseal(token: string, now: number, maxLifetimeMs: number): Promise<UnsealResult>
-  /**
-   * {@link seal} without a promise: the same token format and the same errors, thrown. Present only
-   * when the backend is `node:crypto`; Web Crypto has no synchronous API, so there it is undefined.
-   */
-  sealSync?(payload: unknown, expiresAt: number): string
-  /**
-   * {@link unseal} without a promise, cache hits included: the same results, never throws. Present
-   * only when the backend is `node:crypto` (undefined on Web Crypto, as {@link sealSync}).
-   */
-  unsealSync?(token: string, now: number, maxLifetimeMs: number): UnsealResult
-  /**
-   * Answers from the unseal cache alone, on every backend: the result {@link unseal} would give when
-   * `token` is a token this sealer verified before and still remembers (`ok`, or `expired` /
-   * `bad-expiry` as checked against `now` and `maxLifetimeMs` on every call), or one whose seal it
-   * found false before and still remembers (`bad-seal`), else `undefined`:
-   * then call `unseal` (or `unsealSync`). Does no crypto and never throws; a hit counts as a use for
-   * the cache's eviction order, exactly as in `unseal`.
-   */
-  unsealCached(token: string, now: number, maxLifetimeMs: number): UnsealResult | undefined
-}
-
-export type UnsealFailure = 'malformed' | 'bad-seal' | 'bad-expiry' | 'expired' | 'unknown-key'
-
-export type UnsealResult =
-  | { ok: true; payload: unknown; keyId: string; expiresAt: number }
-  | { ok: false; reason: UnsealFailure; keyId?: string }
+export {
+  type Sealer,
+  type SealerOptions,
+  type SecretInput,
+  SerializedJson,
+  type UnsealFailure,
+  type UnsealResult,
+} from './seal-types.js'
 
 const kPrefix = 'Fe26.2'
-const kMinSecretLength = 32
-const kSaltBytes = 32
+/**
+ * 64-bit salts, where iron defaults to 256 bits (its `saltBits`; every iron implementation reads a
+ * salt of any length). Iron draws a salt per seal to stretch a possibly weak password; here each
+ * sealer draws its two once, and they only keep its keys apart from another instance's and its
+ * encryption key apart from its integrity key. The keys' strength is the secret's (32 characters at
+ * least, K1), not the salt's, which every token shows in the clear; two instances that drew the same
+ * salt would derive the same key from the same secret, which is harmless. 96 fewer characters in
+ * every cookie (two salts of 16 hex digits instead of 64).
+ */
+const kSaltBytes = 8
 const kIvBytes = 16
 const kMacBytes = 32
-/** Characters of the unpadded base64url of a {@link kMacBytes} MAC. */
-const kMacChars = Math.ceil((kMacBytes * 4) / 3)
 const kAesBlock = 16
 /**
  * Derived keys remembered for salts met in genuine tokens: two per sealing instance and key id, so
@@ -96,25 +60,13 @@ const kAesBlock = 16
  */
 const kKeyCacheSize = 256
 const kDefaults = Object.freeze({ cacheSize: 1000, maxTokenLength: 8192 })
-/**
- * Characters of forged tokens the failure cache may hold in all (besides its entry bound, the
- * unseal cache's size): a megabyte, however long the tokens an attacker sends.
- */
-const kFailureChars = 1_000_000
-
 const kKeyIdPattern = /^\w*$/
-const kConfiguredKeyIdPattern = /^\w+$/
-// Iron's salts are lowercase hex (64 characters with its default 256 salt bits); the upper bound
+// Iron's salts are lowercase hex (64 characters with its default 256 salt bits, 16 with ours); the upper bound
 // keeps the PBKDF2 input that an untrusted token can choose small.
 const kSaltPattern = /^[0-9a-f]{1,128}$/
 const kExpirationPattern = /^[1-9]\d*$/
 
 const kDecoder = new TextDecoder('utf-8', { fatal: true })
-
-const kMalformed: UnsealResult = Object.freeze({ ok: false, reason: 'malformed' })
-const kBadSeal: UnsealResult = Object.freeze({ ok: false, reason: 'bad-seal' })
-const kBadExpiry: UnsealResult = Object.freeze({ ok: false, reason: 'bad-expiry' })
-const kExpired: UnsealResult = Object.freeze({ ok: false, reason: 'expired' })
 
 type Purpose = 'encryption' | 'integrity'
 
@@ -132,111 +84,6 @@ interface KeyLookup {
   readonly fresh: boolean
 }
 
-interface CachedResult {
-  /** The whole token, which must match exactly: the cache is keyed by its MAC field only. */
-  readonly token: string
-  readonly json: string
-  readonly keyId: string
-  readonly expiresAt: number
-  /** The result every hit answers with, made on the first hit: parsed once, deep-frozen, shared. */
-  shared?: UnsealResult
-  /** The cache's use count when this entry was last put at the young end. */
-  placed: number
-}
-
-/** Checks secrets (K1) and returns them as key id -> secret, newest last. */
-function readSecrets(secrets: SecretInput): Map<string, string> {
-  const fail = (message: string): never => {
-    throw new SessionError(SessionErrorCode.INVALID_SECRET, message)
-  }
-  const entries: [string, unknown][] =
-    typeof secrets === 'string'
-      ? [['', secrets]]
-      : typeof secrets === 'object' && secrets !== null && !Array.isArray(secrets)
-        ? Object.entries(secrets)
-        : fail('`secret` must be a string of at least 32 characters or an object of { keyId: secret }.')
-  if (entries.length === 0) fail('`secret` has no keys: give at least one { keyId: secret } entry.')
-  const keys = new Map<string, string>()
-  const owners = new Map<string, string>()
-  for (const [id, secret] of entries) {
-    const name = typeof secrets === 'string' ? 'The secret' : `The secret of key id "${id}"`
-    // The key id is written into every token and is not secret; the secret never appears here.
-    if (typeof secrets !== 'string' && !kConfiguredKeyIdPattern.test(id)) {
-      fail(`Key id ${JSON.stringify(id)} is invalid: use letters, digits and "_" only (/^\\w+$/).`)
-    }
-    if (typeof secret !== 'string') fail(`${name} must be a string.`)
-    const value = secret as string
-    if (value.length === 0) fail(`${name} is empty: use at least 32 random characters.`)
-    if (value.length < kMinSecretLength) {
-      fail(`${name} is shorter than 32 characters: use at least 32 random characters.`)
-    }
-    const owner = owners.get(value)
-    if (owner !== undefined) {
-      fail(`Key ids "${owner}" and "${id}" have the same secret: give every key id its own secret.`)
-    }
-    owners.set(value, id)
-    keys.set(id, value)
-  }
-  return keys
-}
-
-function readCount(value: number | undefined, fallback: number, name: string, min: number): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new SessionError(SessionErrorCode.INVALID_OPTION, `\`${name}\` must be an integer >= ${min}.`)
-  }
-  return value
-}
-
-/**
- * The steps of one seal or unseal, written once for both backends: each backend result that is a
- * promise (Web Crypto) is yielded and its value sent back in; a synchronous backend (`node:crypto`)
- * never yields, so the whole operation is one call of `next()`.
- */
-type Steps<T> = Generator<Promise<unknown>, T, unknown>
-
-function runSync<T>(steps: Steps<T>): T {
-  const step = steps.next()
-  if (step.done !== true) throw new Error('a synchronous crypto backend returned a promise')
-  return step.value
-}
-
-async function runAsync<T>(steps: Steps<T>): Promise<T> {
-  let step = steps.next()
-  while (step.done !== true) {
-    let value: unknown
-    try {
-      value = await step.value
-    } catch (error) {
-      step = steps.throw(error)
-      continue
-    }
-    step = steps.next(value)
-  }
-  return step.value
-}
-
-/**
- * The cache key of a token: its last {@link kMacChars} characters, where a well-formed token has its
- * MAC. Hashing a 43-character key instead of the whole token (often 700 characters and more, and a
- * new string on every request) is most of a cache hit's cost; an entry only counts when its full
- * token is equal too.
- */
-function resultKey(token: string): string {
-  return token.length > kMacChars ? token.slice(-kMacChars) : token
-}
-
-/** Map-based LRU: `Map` iterates in insertion order, so re-inserting on use keeps the oldest first. */
-function remember<V>(map: Map<string, V>, limit: number, key: string, value: V): void {
-  if (limit <= 0) return
-  map.delete(key)
-  if (map.size >= limit) {
-    const oldest = map.keys().next()
-    if (oldest.done !== true) map.delete(oldest.value)
-  }
-  map.set(key, value)
-}
-
 class IronSealer implements Sealer {
   readonly currentKeyId: string
   readonly sealSync: ((payload: unknown, expiresAt: number) => string) | undefined
@@ -245,14 +92,7 @@ class IronSealer implements Sealer {
   readonly #cacheSize: number
   readonly #maxTokenLength: number
   readonly #results = new Map<string, CachedResult>()
-  /**
-   * Tokens whose seal proved false, by {@link resultKey} (the whole token must match): a forged token
-   * sent again costs no key derivation and no MAC. Unlike a success, a failure may be remembered by
-   * the raw string: the same characters fail the same checks under the same secrets, for the life of
-   * this sealer, whatever their encoding.
-   */
-  readonly #failures = new Map<string, string>()
-  #failureChars = 0
+  readonly #failures: FailureCache
   /** Hits and inserts so far: the clock of the cache's eviction order. */
   #uses = 0
   readonly #keys = new Map<string, Key>()
@@ -272,6 +112,7 @@ class IronSealer implements Sealer {
     this.#secrets = readSecrets(secrets)
     this.#requireExpiry = requireExpiry
     this.#cacheSize = readCount(options.cacheSize, kDefaults.cacheSize, 'cacheSize', 0)
+    this.#failures = new FailureCache(this.#cacheSize)
     this.#maxTokenLength = readCount(options.maxTokenLength, kDefaults.maxTokenLength, 'maxTokenLength', 1)
     this.#crypto = options.backend === 'web' ? (webBackend as CryptoBackend) : defaultBackend()
     const ids = [...this.#secrets.keys()]
@@ -335,30 +176,12 @@ class IronSealer implements Sealer {
 
   /** `bad-seal` when `token` failed its integrity check before and is still remembered. */
   #failed(token: string): UnsealResult | undefined {
-    if (this.#failures.size === 0) return undefined
-    return this.#failures.get(resultKey(token)) === token ? kBadSeal : undefined
+    return this.#failures.has(token) ? kBadSeal : undefined
   }
 
-  /** Remembers that `token`'s seal is false (bounded in entries and characters); returns the failure. */
+  /** Remembers that `token`'s seal is false (not for {@link unsealAllowingNoExpiry}); returns the failure. */
   #rememberFailure(token: string): UnsealResult {
-    const limit = this.#cacheSize
-    if (!this.#requireExpiry || limit <= 0 || token.length > kFailureChars) return kBadSeal
-    const key = resultKey(token)
-    const old = this.#failures.get(key)
-    if (old !== undefined) {
-      this.#failures.delete(key)
-      this.#failureChars -= old.length
-    }
-    while (this.#failures.size >= limit || this.#failureChars + token.length > kFailureChars) {
-      const oldest = this.#failures.entries().next()
-      if (oldest.done === true) break
-      this.#failures.delete(oldest.value[0])
-      this.#failureChars -= oldest.value[1].length
-    }
-    // A copy of its own: the token is often a slice of the request's whole Cookie header, which a
-    // reference would keep alive.
-    this.#failures.set(key, ` ${token}`.slice(1))
-    this.#failureChars += token.length
+    if (this.#requireExpiry) this.#failures.add(token)
     return kBadSeal
   }
 
@@ -502,7 +325,7 @@ class IronSealer implements Sealer {
   #getSealKeys(): SealKeys | Promise<SealKeys> {
     if (this.#sealKeys === undefined) {
       const secret = this.#sealSecret
-      this.#salts ??= { encryption: this.#randomSalt(), integrity: this.#randomSalt() }
+      this.#salts ??= this.#drawSalts()
       const salts = this.#salts
       const encryption = this.#crypto.derive(secret, 'encryption', salts.encryption)
       const integrity = this.#crypto.derive(secret, 'integrity', salts.integrity)
@@ -521,8 +344,13 @@ class IronSealer implements Sealer {
     return this.#sealKeys
   }
 
-  #randomSalt(): string {
-    return uint8ArrayToHex(this.#crypto.randomBytes(kSaltBytes))
+  /** Two different salts: equal ones would make the encryption key the integrity key. */
+  #drawSalts(): { encryption: string; integrity: string } {
+    const random = () => uint8ArrayToHex(this.#crypto.randomBytes(kSaltBytes))
+    const encryption = random()
+    let integrity = random()
+    while (integrity === encryption) integrity = random()
+    return { encryption, integrity }
   }
 
   #getKey(keyName: string, secret: string, purpose: Purpose, salt: string): KeyLookup | Promise<KeyLookup> {
@@ -548,22 +376,6 @@ class IronSealer implements Sealer {
   #rememberKey(keyName: string, purpose: Purpose, salt: string, key: Key): void {
     remember(this.#keys, kKeyCacheSize, `${purpose}*${keyName}*${salt}`, key)
   }
-}
-
-/** Freezes a parsed JSON value and everything in it. */
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const child of Object.values(value)) deepFreeze(child)
-    Object.freeze(value)
-  }
-  return value
-}
-
-/** `<= now` is expired; beyond `now + maxLifetimeMs` was never issued by this app. NaN fails closed. */
-function checkExpiry(expiresAt: number, now: number, maxLifetimeMs: number): UnsealResult | undefined {
-  if (!(expiresAt > now)) return kExpired
-  if (!(expiresAt <= now + maxLifetimeMs)) return kBadExpiry
-  return undefined
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { ResolvedOptions } from '../options.js'
 import { type Data, type SessionState, snapshotOf } from '../session.js'
 import type { Lifetime } from './lifetime.js'
-import { PAYLOAD_VERSION, readPayload } from './payload.js'
+import { payloadJson, readPayload } from './payload.js'
 import { sessionIdOf } from './request-state.js'
 import { SerializedJson, type UnsealResult } from './sealer.js'
 
@@ -80,9 +80,15 @@ export function reloadClaim(state: SessionState): Claim {
  * serialized it, which the seal then does not serialize a second time.
  */
 export function payloadOf(opts: ResolvedOptions, state: SessionState, dataJson: string): SerializedJson {
-  let json = `{"v":${PAYLOAD_VERSION},"id":${JSON.stringify(sessionIdOf(state))},"n":${JSON.stringify(opts.cookie.name)},"c":${state.createdAt},"r":${state.refreshedAt}`
-  if (!opts.store) json += `,"d":${dataJson}`
-  if (state.user !== undefined) json += `,"u":${JSON.stringify(state.user)}`
-  if (state.lifetime !== undefined) json += `,"l":${JSON.stringify(state.lifetime)}`
-  return new SerializedJson(`${json}}`)
+  return new SerializedJson(
+    payloadJson({
+      id: sessionIdOf(state),
+      cookieName: opts.cookie.name,
+      createdAt: state.createdAt,
+      refreshedAt: state.refreshedAt,
+      dataJson: opts.store ? undefined : dataJson,
+      user: state.user,
+      lifetime: state.lifetime,
+    }),
+  )
 }

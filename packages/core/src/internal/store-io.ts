@@ -7,7 +7,7 @@
 import { SessionError, SessionErrorCode } from '../errors.js'
 import type { ResolvedOptions } from '../options.js'
 import { type Data, loadedData, nullData, type SessionState, snapshotOf } from '../session.js'
-import type { SessionChange, StoredSession } from '../store.js'
+import type { PeekableStore, SessionChange, SessionStore, StoredSession } from '../store.js'
 import type { Step } from './commit-plan.js'
 import { isPlainObject } from './payload.js'
 import { freshState, kEnded, serialize, sessionIdOf, stateOf } from './request-state.js'
@@ -47,6 +47,19 @@ function isRecord(value: unknown): value is StoredSession {
     Number.isSafeInteger(value.refreshedAt) &&
     Number.isSafeInteger(value.version)
   )
+}
+
+/**
+ * The store's synchronous answer for `id` (`PeekableStore.peek`: a store holding its records in this
+ * process, like the memory store), when it has one that is a record; otherwise the load waits.
+ */
+export function peekRecord(store: SessionStore | undefined, id: string): StoredSession | undefined {
+  try {
+    const record = (store as Partial<PeekableStore> | undefined)?.peek?.(id)
+    return isRecord(record) ? record : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** The session of a request whose load failed on the store, by the `onStoreError` policy. */
