@@ -135,7 +135,7 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       refreshedAt,
       version,
       expiresAt,
-      json: `{${fields.data.join(',')}}`,
+      json: fields.d ?? '',
     }
     if (fields.u !== undefined) record.user = fields.u
     return record
@@ -370,19 +370,17 @@ interface Fields {
   v?: string
   u?: string
   e?: string
-  /** `"name":value` of each data field. */
-  data: string[]
+  /** The data's JSON, as the GET script joined it from the data fields. */
+  d?: string
 }
 
-/** Splits an HGETALL reply into the record's own fields and its data fields. */
+/** The fields of a GET reply (flat name, value pairs) that this version reads. */
 function readFields(reply: unknown[]): Fields {
-  const fields: Fields = { data: [] }
+  const fields: Fields = {}
   for (let i = 0; i + 1 < reply.length; i += 2) {
-    const name = text(reply[i]) ?? ''
-    const value = text(reply[i + 1]) ?? ''
-    if (name.startsWith('"')) fields.data.push(`${name}:${value}`)
-    else if (name === 'c' || name === 'r' || name === 'v' || name === 'u' || name === 'e')
-      fields[name] = value
+    const name = text(reply[i])
+    if (name === 'c' || name === 'r' || name === 'v' || name === 'u' || name === 'e' || name === 'd')
+      fields[name] = text(reply[i + 1]) ?? ''
   }
   return fields
 }

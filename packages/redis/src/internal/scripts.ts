@@ -38,13 +38,29 @@ function script(source: string): Script {
 }
 
 /**
- * Reads a record: every field and value, flat (empty when missing), or 0 when the key holds
- * another type, so that a foreign or corrupt key reads as "missing" rather than failing the request.
+ * Reads a record: its own fields and values, flat, then 'd' and the data's JSON, which the script
+ * joins from the data fields (empty when missing); or 0 when the key holds another type, so that a
+ * foreign or corrupt key reads as "missing" rather than failing the request. One reply element
+ * for the data rather than two per key: the client decodes each element, and that cost is paid
+ * on every load, in the app's process.
  */
 export const GET = script(`
 local f = redis.pcall('HGETALL', KEYS[1])
 if f.err then return 0 end
-return f
+if #f == 0 then return f end
+local reply, data = {}, {}
+for i = 1, #f, 2 do
+  local name = f[i]
+  if string.byte(name) == 34 then
+    data[#data + 1] = name .. ':' .. f[i + 1]
+  elseif name ~= 'x' and name ~= 'z' then
+    reply[#reply + 1] = name
+    reply[#reply + 1] = f[i + 1]
+  end
+end
+reply[#reply + 1] = 'd'
+reply[#reply + 1] = '{' .. table.concat(data, ',') .. '}'
+return reply
 `)
 
 /**
