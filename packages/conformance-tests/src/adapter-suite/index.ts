@@ -34,13 +34,16 @@ export function describeAdapterConformance(
   for (const mode of modes) {
     describe(`${harness.name} conformance (${mode.name})`, () => {
       defineCases(harness, mode, suiteOptions)
+      // Declared unsupported, only the lifecycle cases are collected (L1 runs, expected to fail):
+      // the other groups would be left empty, which vitest reports as a failure.
+      const noHeader = harness.unsupported?.headerTransport !== undefined
       lacking(
         harness,
         'headerTransport',
         'L1:',
       )('header transport', () => {
-        defineTransportCases(harness, mode, 'header')
-        defineHeaderCases(harness, mode)
+        defineTransportCases(harness, mode, 'header', noHeader)
+        if (!noHeader) defineHeaderCases(harness, mode)
       })
       if (mode.store?.dispose) afterAll(() => mode.store?.dispose?.())
     })
@@ -51,16 +54,21 @@ export function describeAdapterConformance(
  * Emission and lifecycle: the cases that hold whichever way the token travels, run over the cookie
  * and over the header transport.
  */
-function defineTransportCases(harness: AdapterHarness, mode: Mode, transport: Transport): void {
+function defineTransportCases(
+  harness: AdapterHarness,
+  mode: Mode,
+  transport: Transport,
+  lifecycleOnly = false,
+): void {
   let f: Fixture
   beforeAll(async () => {
     f = await startFixture(harness, mode, {}, [], false, transport)
   })
   afterAll(() => f?.server.close())
 
-  defineEmissionCases(harness, mode, transport, () => f)
+  if (!lifecycleOnly) defineEmissionCases(harness, mode, transport, () => f)
   defineLifecycleCases(harness, mode, transport, () => f)
-  defineFlashCases(() => f)
+  if (!lifecycleOnly) defineFlashCases(() => f)
 }
 
 function defineCases(harness: AdapterHarness, mode: Mode, suiteOptions: AdapterSuiteOptions): void {

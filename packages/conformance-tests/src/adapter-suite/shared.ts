@@ -5,7 +5,8 @@ import {
   type SessionOptions,
 } from '@x/session-core'
 import { createTestClock, type TestClock } from '@x/session-core/testing'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, type RunnerTestSuite } from 'vitest'
+import { getCurrentSuite } from 'vitest/suite'
 import { Jar, parseSetCookie, type Reply, send } from '../client.js'
 import { conformanceRoutes, conformanceSockets, Gate } from '../routes.js'
 import { type InstrumentedStore, instrument } from '../stores.js'
@@ -157,17 +158,34 @@ export async function startFixture(
   return fixture
 }
 
+/** A `lacking` group: the harness's reason, and which of its cases runs (see `lacking`). */
+interface Declared {
+  reason: string
+  proof: string | undefined
+  registered: boolean
+}
+
 /**
- * Within a `lacking` group: the harness's reason, and the name prefix of the group's one case that
- * still runs, expected to fail (see `lacking`).
+ * The `lacking` groups, by their suite. Cases are registered when vitest collects their own suite,
+ * which for nested groups is after the `lacking` body has returned: so a case finds its group by
+ * walking up its suites, not through a flag set around the body.
  */
-let declared: { reason: string; proof: string | undefined; registered: boolean } | undefined
+const declaredGroups = new WeakMap<object, Declared>()
+
+function declaredGroup(): Declared | undefined {
+  for (let suite: RunnerTestSuite | undefined = getCurrentSuite().suite; suite; suite = suite.suite) {
+    const found = declaredGroups.get(suite)
+    if (found) return found
+  }
+  return undefined
+}
 
 /**
  * `it` for cases that may sit in a `lacking` group. Outside one it is vitest's `it`. Inside one, only
  * the group's proof case is registered, as `it.fails`: the rest would fail for the same reason.
  */
 export function caseIt(name: string, body: () => Promise<void> | void): void {
+  const declared = declaredGroup()
   if (declared === undefined) return void it(name, body)
   if (declared.registered || !(declared.proof === undefined || name.startsWith(declared.proof))) return
   declared.registered = true
@@ -190,13 +208,13 @@ export function lacking(
   if (reason === undefined) return describe
   return (name, body) =>
     describe(`${name} (declared unsupported: ${reason})`, () => {
-      declared = { reason, proof, registered: false }
-      try {
-        body()
-        if (!declared.registered) throw new Error(`no case of "${name}" starts with "${proof}"`)
-      } finally {
-        declared = undefined
-      }
+      const declared: Declared = { reason, proof, registered: false }
+      const group = getCurrentSuite().suite
+      if (group) declaredGroups.set(group, declared)
+      it(`${feature}: one case of the group runs, expected to fail`, () => {
+        expect(declared.registered, `no case of "${name}" starts with "${proof}"`).toBe(true)
+      })
+      body()
     })
 }
 
@@ -209,7 +227,10 @@ export function lackingIt(
   feature: UnsupportedFeature,
 ): (name: string, body: () => Promise<void>) => void {
   const reason = harness.unsupported?.[feature]
-  return reason === undefined
-    ? caseIt
-    : (name, body) => it.fails(`${name} (declared unsupported, fails here: ${reason})`, body)
+  if (reason === undefined) return caseIt
+  return (name, body) => {
+    // Inside a `lacking` group, the group decides which case runs.
+    if (declaredGroup()) return caseIt(name, body)
+    it.fails(`${name} (declared unsupported, fails here: ${reason})`, body)
+  }
 }
