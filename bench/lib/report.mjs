@@ -67,11 +67,17 @@ function paired(s, bare, figure) {
  * The contention scenarios: server CPU per request against the same framework's bare route in the
  * same round, p99 latency and failed requests, as issue-style figures for parallel writes.
  */
+const perRequest = (r) => (r.serverCpu > 0 && r.rps > 0 ? (r.serverCpu / r.rps) * 1e6 : undefined)
+
+/** A scenario's server CPU µs per request, the median over its rounds. */
+function cpuPerRequest(s) {
+  return median(s.runs.map(perRequest).filter((v) => v !== undefined))
+}
+
 export function contentionTable(scenarios) {
   const bare = new Map(scenarios.filter((s) => s.kind === 'bare').map((s) => [s.framework, s]))
   const rows = scenarios.filter((s) => s.kind === 'contention' && s.runs.length)
   if (!rows.length) return undefined
-  const perRequest = (r) => (r.serverCpu > 0 && r.rps > 0 ? (r.serverCpu / r.rps) * 1e6 : undefined)
   const lines = [
     '| framework | library | median req/s | server CPU µs per request | +µs over bare | bare / write (per CPU) | p99 ms | non-2xx (all rounds) |',
     '|---|---|--:|--:|--:|--:|--:|--:|',
@@ -88,7 +94,7 @@ export function contentionTable(scenarios) {
         })
         .filter((v) => v !== undefined),
     )
-    const own = median(s.runs.map(perRequest).filter((v) => v !== undefined))
+    const own = cpuPerRequest(s)
     const non2xx = s.runs.reduce((sum, r) => sum + (r.non2xx ?? 0), 0)
     lines.push(
       `| ${s.frameworkLabel} | ${s.libraryLabel} | ${int(s.median)} | ${int(own)} | ${extra === undefined ? '–' : `+${int(extra)}`} | ${ratio(s.ratioPerCpu)} | ${int(s.p99)} | ${non2xx} |`,
@@ -178,6 +184,57 @@ export function goals(scenarios, crypto) {
           memoryPeer.ratio,
         ),
       )
+    }
+  }
+  for (const fw of frameworks) {
+    // A server store read needs no crypto: it should cost what a cookie-store read does.
+    const cookieRead = find(fw, 'x-session', 'cookie', 'read')
+    const memoryRead = find(fw, 'x-session', 'memory', 'read')
+    if (cookieRead?.ratio !== undefined && memoryRead?.ratio !== undefined)
+      out.push(
+        goal(
+          'memory-store read within 5% of cookie-store read',
+          memoryRead.frameworkLabel,
+          memoryRead.ratio,
+          0.95 * cookieRead.ratio,
+        ),
+      )
+    const nearRead = find(fw, 'x-session', 'redis-near', 'read')
+    if (nearRead?.ratio !== undefined)
+      out.push(goal('Redis read (near cache) ≥ 0.80 of bare', nearRead.frameworkLabel, nearRead.ratio, 0.8))
+    // Parallel writes of one session: no more server CPU than the peer on the same Redis, p99
+    // within 1.5 times the peer's, and no failed request.
+    const mine = find(fw, 'x-session', 'redis', 'contention')
+    const peer = scenarios.find(
+      (s) => s.framework === fw && s.kind === 'contention' && s.peer && s.store === 'redis',
+    )
+    const own = mine && cpuPerRequest(mine)
+    const theirs = peer && cpuPerRequest(peer)
+    if (own !== undefined && theirs !== undefined) {
+      const where = `${mine.frameworkLabel} (vs ${peer.libraryLabel})`
+      out.push({
+        goal: 'contention: Redis write CPU ≤ peer',
+        where,
+        measured: `${Math.round(own)} µs`,
+        target: `≤ ${Math.round(theirs)} µs`,
+        met: own <= theirs,
+      })
+      if (mine.p99 !== undefined && peer.p99 !== undefined)
+        out.push({
+          goal: 'contention: p99 ≤ 1.5 × peer',
+          where,
+          measured: `${mine.p99.toFixed(1)} ms`,
+          target: `≤ ${(1.5 * peer.p99).toFixed(1)} ms`,
+          met: mine.p99 <= 1.5 * peer.p99,
+        })
+      const failed = mine.runs.reduce((sum, r) => sum + (r.non2xx ?? 0), 0)
+      out.push({
+        goal: 'contention: no non-2xx',
+        where,
+        measured: String(failed),
+        target: '0',
+        met: failed === 0,
+      })
     }
   }
   if (crypto) {
