@@ -5,8 +5,8 @@ import {
   type SessionOptions,
 } from '@x/session-core'
 import { createTestClock, type TestClock } from '@x/session-core/testing'
+import * as vitest from 'vitest'
 import { describe, expect, it, type RunnerTestSuite } from 'vitest'
-import { getCurrentSuite } from 'vitest/suite'
 import { Jar, parseSetCookie, type Reply, send } from '../client.js'
 import { conformanceRoutes, conformanceSockets, Gate } from '../routes.js'
 import { type InstrumentedStore, instrument } from '../stores.js'
@@ -157,6 +157,15 @@ export async function startFixture(
   }
   return fixture
 }
+
+type CurrentSuite = () => { suite?: RunnerTestSuite }
+/**
+ * The suite being collected. vitest 4.1 has it on `TestRunner` and deprecates `vitest/suite`, which
+ * is all vitest 3 has: the suite runs on both.
+ */
+const getCurrentSuite: CurrentSuite =
+  (vitest as { TestRunner?: { getCurrentSuite?: CurrentSuite } }).TestRunner?.getCurrentSuite ??
+  ((await import('vitest/suite')) as { getCurrentSuite: CurrentSuite }).getCurrentSuite
 
 /** A `lacking` group: the harness's reason, and which of its cases runs (see `lacking`). */
 interface Declared {
