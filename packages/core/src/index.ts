@@ -61,3 +61,4 @@ export type {
   StoredSession,
   StoreSetOptions,
 } from './store.js'
+export { freezeRecord } from './store.js'

@@ -1,8 +1,14 @@
 import { SessionError, SessionErrorCode } from './errors.js'
 import { checkDataSize, readMaxDataSize } from './internal/data-size.js'
 import { isSessionId } from './internal/ids.js'
-import { deepFreeze } from './internal/unseal-cache.js'
-import type { PeekableStore, RevocationStore, SessionStore, StoredSession, StoreSetOptions } from './store.js'
+import {
+  freezeRecord,
+  type PeekableStore,
+  type RevocationStore,
+  type SessionStore,
+  type StoredSession,
+  type StoreSetOptions,
+} from './store.js'
 
 export interface MemoryStoreOptions {
   /**
@@ -32,7 +38,7 @@ interface Entry {
    * The record `peek` answers with, made on the first read after each write or touch: parsed once
    * and deep-frozen, so a read shares it instead of parsing the JSON and copying the data again.
    */
-  shared?: StoredSession
+  shared?: Readonly<StoredSession>
 }
 
 /** Expired entries looked at per write, so memory is reclaimed without a timer (Workers have none). */
@@ -139,13 +145,13 @@ export function memoryStore(
       if (!entry) return undefined
       if (entry.shared === undefined) {
         const record: StoredSession = {
-          data: deepFreeze(JSON.parse(entry.json) as Record<string, unknown>),
+          data: JSON.parse(entry.json) as Record<string, unknown>,
           createdAt: entry.createdAt,
           refreshedAt: entry.refreshedAt,
           version: entry.version,
         }
         if (entry.user !== undefined) record.user = entry.user
-        entry.shared = Object.freeze(record)
+        entry.shared = freezeRecord(record)
       }
       return entry.shared
     },

@@ -1,3 +1,5 @@
+import { deepFreeze } from './internal/unseal-cache.js'
+
 /** What a server-side store keeps for one session. Times are epoch milliseconds. */
 export interface StoredSession {
   /** The session's data, as plain JSON. */
@@ -111,4 +113,14 @@ export interface RevocationStore {
  */
 export interface PeekableStore {
   peek(id: string): StoredSession | undefined
+}
+
+/**
+ * A record that `PeekableStore.peek` can hand every reader: the record and everything in its data
+ * frozen, so no request can change what the next one reads (the engine copies the data only when
+ * its request changes the session). Returns the same object.
+ */
+export function freezeRecord(record: StoredSession): Readonly<StoredSession> {
+  deepFreeze(record.data)
+  return Object.freeze(record)
 }

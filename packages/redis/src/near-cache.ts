@@ -1,4 +1,4 @@
-import { SessionError, SessionErrorCode, type SessionStore } from '@x/session-core'
+import { SessionError, SessionErrorCode, type SessionStore, type StoredSession } from '@x/session-core'
 import { startTracking, type Tracking } from './internal/tracking.js'
 
 /** `redisStore({ nearCache })`: a per-process copy of recently read sessions, kept true by Redis. */
@@ -42,10 +42,15 @@ export interface LoadedRecord {
   json: string
 }
 
-interface Entry {
+export interface Entry {
   record: LoadedRecord
   /** Epoch ms (store clock) after which this copy is not served. */
   until: number
+  /**
+   * The record `peek` answers with, parsed and frozen on the first peek; `null` when its data is
+   * unreadable (left to `get`, which reports it).
+   */
+  shared?: Readonly<StoredSession> | null
 }
 
 /** A read in flight: its answer is kept only if nothing about its key changed meanwhile. */
@@ -149,6 +154,22 @@ export class NearCache {
       reads.delete(ticket)
       if (reads.size === 0 && this.#reads.get(id) === reads) this.#reads.delete(id)
     }
+  }
+
+  /**
+   * The copy of `id`, in the caller's tick, when one may be served without waiting: only with
+   * `strict: false` (a strict read waits for a PING), while tracking, and while both the copy and
+   * the record are live. Anything else is `undefined`, and the read goes through `get`.
+   */
+  peek(id: string): Entry | undefined {
+    // Copies are held only while tracking (a gap empties them), and `until` is never past the
+    // record's own expiry.
+    if (this.#strict) return undefined
+    const entry = this.#entries.get(id)
+    if (entry === undefined || entry.until <= this.#config.clock()) return undefined
+    this.#entries.delete(id)
+    this.#entries.set(id, entry)
+    return entry
   }
 
   /** Forgets `id`, and any answer about it still on its way. */

@@ -1,6 +1,8 @@
 import {
   DEFAULT_MAX_DATA_SIZE,
+  freezeRecord,
   isSessionId,
+  type PeekableStore,
   type SessionChange,
   SessionError,
   SessionErrorCode,
@@ -73,7 +75,7 @@ export const redisStoreDefaults = Object.freeze({
  * A `SessionStore` with the per-user index and `apply`: everything `createSessionManager({ store })`
  * can use.
  */
-export type RedisSessionStore = Required<Omit<SessionStore, 'unsupported'>>
+export type RedisSessionStore = Required<Omit<SessionStore, 'unsupported'>> & PeekableStore
 
 /** Attempts of a save or touch: the first, and one more after extending the user's index. */
 const INDEX_ATTEMPTS = 2
@@ -159,12 +161,20 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       checkId(id)
       const loaded = await (cache ? cache.get(id, load) : load(id))
       if (!loaded || loaded.expiresAt <= clock()) return undefined
-      const data = parseObject(loaded.json)
-      if (!data) return corrupt('bad-data')
-      const { createdAt, refreshedAt, version, user } = loaded
-      const record: StoredSession = { data, createdAt, refreshedAt, version }
-      if (user !== undefined) record.user = user
-      return record
+      return storedSession(loaded) ?? corrupt('bad-data')
+    },
+
+    // With `nearCache: { strict: false }`, a copy held here is answered in the request's own tick,
+    // as the memory store answers: parsed once per copy and frozen, not parsed per read. The
+    // engine then loads the session with no promise; everything else goes through `get`.
+    peek(id) {
+      const entry = cache?.peek(id)
+      if (entry === undefined) return undefined
+      if (entry.shared === undefined) {
+        const record = storedSession(entry.record)
+        entry.shared = record ? freezeRecord(record) : null
+      }
+      return entry.shared ?? undefined
     },
 
     async set(id, session, opts: StoreSetOptions) {
@@ -403,6 +413,16 @@ function integer(value: string | undefined): number | undefined {
   if (value === undefined || !/^-?\d{1,16}$/.test(value)) return undefined
   const n = Number(value)
   return Number.isSafeInteger(n) ? n : undefined
+}
+
+/** The record `get` answers with: its data parsed anew, or `undefined` when that is not an object. */
+function storedSession(loaded: LoadedRecord): StoredSession | undefined {
+  const data = parseObject(loaded.json)
+  if (!data) return undefined
+  const { createdAt, refreshedAt, version, user } = loaded
+  const record: StoredSession = { data, createdAt, refreshedAt, version }
+  if (user !== undefined) record.user = user
+  return record
 }
 
 function parseObject(value: string | undefined): Record<string, unknown> | undefined {

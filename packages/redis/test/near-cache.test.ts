@@ -1,10 +1,15 @@
 import { describeStoreConformance, testId } from '@x/session-conformance-tests'
-import { SessionError, type SessionStore, type StoredSession } from '@x/session-core'
+import { createSessionManager, SessionError, type SessionStore, type StoredSession } from '@x/session-core'
 import { createTestClock } from '@x/session-core/testing'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RedisStoreEvent, type RedisStoreOptions, redisStore } from '../src/index.js'
+import {
+  type RedisSessionStore,
+  type RedisStoreEvent,
+  type RedisStoreOptions,
+  redisStore,
+} from '../src/index.js'
 import { TRACKING_CLIENT_NAME } from '../src/internal/tracking.js'
 import { deleteKeys, describeWith, probe, REDIS_URL, uniquePrefix, within } from './helpers.js'
 
@@ -303,6 +308,97 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         })
       }
 
+      it('strict: false: a held copy is answered by peek in the caller’s tick, parsed once, frozen and shared', async () => {
+        const { store, calls } = await setup({ nearCache: { strict: false } })
+        await store.set(ID(1), record({ cart: { items: [1] } }, 'ada'), { ttl: 60 })
+        // Nothing held yet: only `get` can answer, and it keeps what it read.
+        expect(store.peek(ID(1))).toBeUndefined()
+        await holdCopy(store, ID(1))
+        const before = calls.scripts
+        const first = store.peek(ID(1))
+        expect(first).toMatchObject({ data: { cart: { items: [1] } }, user: 'ada', version: 1 })
+        expect(store.peek(ID(1))).toBe(first)
+        expect(Object.isFrozen(first)).toBe(true)
+        const items = (first?.data.cart as { items: number[] } | undefined)?.items ?? []
+        expect(Object.isFrozen(items)).toBe(true)
+        expect(() => items.push(2)).toThrow(TypeError)
+        expect(calls.scripts).toBe(before)
+      })
+
+      it('strict: false: peek never answers a copy that a write, an invalidation or an expiry ended', async () => {
+        const clock = createTestClock()
+        const { store, gates, key } = await setup({ clock, nearCache: { strict: false, ttl: 30 } })
+        const held = (n: number) => holdCopy(store, ID(n))
+        await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+        await held(1)
+        gates.invalidations.closed = true
+        await store.set(ID(1), record({ n: 2 }), { ttl: 60 })
+        // This process's own write dropped its copy before Redis' invalidation came.
+        expect(store.peek(ID(1))).toBeUndefined()
+        expect((await store.get(ID(1)))?.data).toEqual({ n: 2 })
+        gates.invalidations.open()
+        await held(1)
+        await admin.hset(key(ID(1)), '"n"', '3')
+        await waitForData(store, ID(1), { n: 3 })
+        await held(1)
+        expect(store.peek(ID(1))?.data).toEqual({ n: 3 })
+        await store.delete(ID(1))
+        expect(store.peek(ID(1))).toBeUndefined()
+        // Past `nearCache.ttl`, and past the record's own expiry: `get` decides.
+        await store.set(ID(2), record({ n: 2 }), { ttl: 100 })
+        await store.set(ID(3), record({ n: 3 }), { ttl: 40 })
+        await held(2)
+        await held(3)
+        clock.advance(31)
+        expect(store.peek(ID(2))).toBeUndefined()
+        await held(2)
+        clock.advance(10)
+        expect(store.peek(ID(3))).toBeUndefined()
+        expect(await store.get(ID(3))).toBeUndefined()
+      })
+
+      it('strict: false: while tracking is lost peek answers nothing', async () => {
+        const { store, next, gates } = await setup({ nearCache: { strict: false, heartbeat: 0.05 } })
+        await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+        await holdCopy(store, ID(1))
+        gates.pings.closed = true
+        await next('lost')
+        expect(store.peek(ID(1))).toBeUndefined()
+        gates.pings.open()
+        await next('tracking')
+        // The copy from before the gap was dropped: it must be read again before it is served.
+        expect(store.peek(ID(1))).toBeUndefined()
+      })
+
+      it('strict: false: L2 / S5: a held copy loads in the request’s tick; a change is the request’s own until it commits, then the next read sees it', async () => {
+        const { store, calls } = await setup({ nearCache: { strict: false } })
+        const manager = createSessionManager({ secret: `near-cache-secret-${'x'.repeat(32)}`, store })
+        const login = manager.begin({ cookieHeader: undefined })
+        Object.assign(await login.load(), { cart: { items: [1] } })
+        const cookie = (await login.commit()).setCookie.map((h) => h.split(';')[0]).join('; ')
+        const id = (await manager.begin({ cookieHeader: cookie }).load()).id
+        await holdCopy(store, id)
+        const before = calls.scripts
+        const mine = manager.begin({ cookieHeader: cookie })
+        const session = mine.loadSync() as { cart: { items: number[] } } | undefined
+        expect(session?.cart.items).toEqual([1])
+        session?.cart.items.push(2)
+        const other = manager.begin({ cookieHeader: cookie }).loadSync() as { cart: { items: number[] } }
+        expect(other.cart.items).toEqual([1])
+        expect(calls.scripts).toBe(before)
+        await mine.commit()
+        const after = manager.begin({ cookieHeader: cookie })
+        expect(((await after.load()) as unknown as { cart: { items: number[] } }).cart.items).toEqual([1, 2])
+      })
+
+      it('strict: true (the default): peek never answers, since a strict read waits for its PING', async () => {
+        const { store } = await setup()
+        await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+        await store.get(ID(1))
+        expect((await store.get(ID(1)))?.data).toEqual({ n: 1 })
+        expect(store.peek(ID(1))).toBeUndefined()
+      })
+
       it('a strict read waiting on a tracking connection that stopped answering reads from Redis once it is lost', async () => {
         const { store, next, gates } = await setup({ nearCache: { heartbeat: 0.05 } })
         await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
@@ -369,6 +465,18 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
     return ids
   }
 })
+
+/**
+ * Reads `id` until this process holds a copy: a read answered while Redis' invalidation of the
+ * write before it is still on its way is, rightly, not kept.
+ */
+async function holdCopy(store: RedisSessionStore, id: string): Promise<void> {
+  for (let i = 0; i < 50 && store.peek(id) === undefined; i++) {
+    await store.get(id)
+    if (store.peek(id) === undefined) await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  expect(store.peek(id)).toBeDefined()
+}
 
 async function waitForData(store: SessionStore, id: string, data: object): Promise<void> {
   for (let i = 0; i < 100; i++) {
