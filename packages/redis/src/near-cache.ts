@@ -46,6 +46,8 @@ export interface Entry {
   record: LoadedRecord
   /** Epoch ms (store clock) after which this copy is not served. */
   until: number
+  /** The cache's use count when this entry was last put at the young end. */
+  placed: number
   /**
    * The record `peek` answers with, parsed and frozen on the first peek; `null` when its data is
    * unreadable (left to `get`, which reports it).
@@ -101,6 +103,7 @@ export class NearCache {
   readonly #strict: boolean
   #epoch = 0
   #healthy = false
+  #uses = 0
 
   constructor(max: number, ttlMs: number, heartbeatMs: number, strict: boolean, config: NearCacheConfig) {
     this.#strict = strict
@@ -124,17 +127,10 @@ export class NearCache {
     read: (id: string) => Promise<LoadedRecord | undefined>,
   ): Promise<LoadedRecord | undefined> {
     if (!this.#healthy) return read(id)
-    const entry = this.#entries.get(id)
-    if (entry) {
-      this.#entries.delete(id)
-      if (entry.until > this.#config.clock()) {
-        // Re-inserted: a Map iterates in insertion order, so the first key is the least recently read.
-        this.#entries.set(id, entry)
-        // Whatever invalidated the copy meanwhile removed it: only the same entry, still there, is served.
-        if (!this.#strict || ((await this.#tracking.sync()) && this.#entries.get(id) === entry))
-          return entry.record
-      }
-    }
+    const entry = this.#live(id)
+    // Whatever invalidated the copy meanwhile removed it: only the same entry, still there, is served.
+    if (entry && (!this.#strict || ((await this.#tracking.sync()) && this.#entries.get(id) === entry)))
+      return entry.record
     const ticket: Ticket = { stale: false, epoch: this.#epoch }
     let reads = this.#reads.get(id)
     if (!reads) {
@@ -146,7 +142,7 @@ export class NearCache {
       const record = await read(id)
       if (record && !ticket.stale && ticket.epoch === this.#epoch && this.#healthy) {
         const until = Math.min(this.#config.clock() + this.#ttlMs, record.expiresAt)
-        this.#entries.set(id, { record, until })
+        this.#entries.set(id, { record, until, placed: ++this.#uses })
         if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value as string)
       }
       return record
@@ -164,11 +160,25 @@ export class NearCache {
   peek(id: string): Entry | undefined {
     // Copies are held only while tracking (a gap empties them), and `until` is never past the
     // record's own expiry.
-    if (this.#strict) return undefined
+    return this.#strict ? undefined : this.#live(id)
+  }
+
+  /** The copy of `id` while it may be served, counted as read; an outlived one is dropped. */
+  #live(id: string): Entry | undefined {
     const entry = this.#entries.get(id)
-    if (entry === undefined || entry.until <= this.#config.clock()) return undefined
-    this.#entries.delete(id)
-    this.#entries.set(id, entry)
+    if (entry === undefined) return undefined
+    if (entry.until <= this.#config.clock()) {
+      this.#entries.delete(id)
+      return undefined
+    }
+    // A Map iterates in insertion order, so the first key is the least recently put back. A hit
+    // puts its entry back only once it has aged into the older half: a session read on every
+    // request then costs no Map writes, and eviction stays least-recently-read enough.
+    if (++this.#uses - entry.placed > this.#max >> 1) {
+      entry.placed = this.#uses
+      this.#entries.delete(id)
+      this.#entries.set(id, entry)
+    }
     return entry
   }
 

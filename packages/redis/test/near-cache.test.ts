@@ -357,6 +357,17 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         expect(await store.get(ID(3))).toBeUndefined()
       })
 
+      it('at most `max` copies are kept, and the one read least recently is dropped first', async () => {
+        const { store } = await setup({ nearCache: { strict: false, max: 4 } })
+        for (const n of [1, 2, 3, 4, 5]) await store.set(ID(n), record({ n }), { ttl: 60 })
+        for (const n of [1, 2, 3, 4]) await holdCopy(store, ID(n))
+        // 1 and 2 read again: 3 is now the least recently read.
+        expect(store.peek(ID(1))).toBeDefined()
+        expect(store.peek(ID(2))).toBeDefined()
+        await holdCopy(store, ID(5))
+        expect([1, 2, 3, 4, 5].filter((n) => store.peek(ID(n)) !== undefined)).toEqual([1, 2, 4, 5])
+      })
+
       it('strict: false: while tracking is lost peek answers nothing', async () => {
         const { store, next, gates } = await setup({ nearCache: { strict: false, heartbeat: 0.05 } })
         await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
@@ -383,7 +394,9 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         const session = mine.loadSync() as { cart: { items: number[] } } | undefined
         expect(session?.cart.items).toEqual([1])
         session?.cart.items.push(2)
-        const other = manager.begin({ cookieHeader: cookie }).loadSync() as { cart: { items: number[] } }
+        const other = manager.begin({ cookieHeader: cookie }).loadSync() as unknown as {
+          cart: { items: number[] }
+        }
         expect(other.cart.items).toEqual([1])
         expect(calls.scripts).toBe(before)
         await mine.commit()
