@@ -40,6 +40,10 @@ class Gate {
     this.closed = false
     for (const run of this.#queue.splice(0)) run()
   }
+  /** Lets the first waiting thing through, and keeps the gate closed. */
+  openOne(): void {
+    this.#queue.shift()?.()
+  }
 }
 
 /**
@@ -410,6 +414,33 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         await store.get(ID(1))
         expect((await store.get(ID(1)))?.data).toEqual({ n: 1 })
         expect(store.peek(ID(1))).toBeUndefined()
+      })
+
+      it('strict: a read that starts while an earlier read’s PING is on its way waits for a PING of its own', async () => {
+        const { store, gates, key } = await setup()
+        await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
+        await store.get(ID(1))
+        // One queue, in arrival order: the first PING's answer, the invalidation, the second PING's.
+        gates.pings = gates.invalidations
+        gates.invalidations.closed = true
+        const first = store.get(ID(1))
+        for (let i = 0; i < 200 && gates.invalidations.waiting === 0; i++)
+          await new Promise((r) => setTimeout(r, 5))
+        await admin.hset(key(ID(1)), '"n"', '2')
+        for (let i = 0; i < 200 && gates.invalidations.waiting < 2; i++)
+          await new Promise((r) => setTimeout(r, 5))
+        expect(gates.invalidations.waiting).toBe(2)
+        // Starts after the change was answered, while the first PING is still on its way.
+        const second = store.get(ID(1))
+        await new Promise((resolve) => setTimeout(resolve, 20))
+        // The first PING's answer alone: the first read, which started before the change, may
+        // have the old copy; the second may not, whatever comes next.
+        gates.invalidations.openOne()
+        expect((await first)?.data).toEqual({ n: 1 })
+        const early = await Promise.race([second, new Promise((r) => setTimeout(() => r('waiting'), 20))])
+        expect(early).toBe('waiting')
+        gates.invalidations.open()
+        expect((await second)?.data).toEqual({ n: 2 })
       })
 
       it('a strict read waiting on a tracking connection that stopped answering reads from Redis once it is lost', async () => {
