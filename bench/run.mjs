@@ -548,6 +548,18 @@ if (!args['no-soak']) {
 
 // --- report ----------------------------------------------------------------------------------------
 
+/**
+ * The `Set-Cookie` name and value, in bytes, of a cookie-store session holding one number, with
+ * the default options: what every request of such a user carries upstream.
+ */
+async function oneNumberCookie() {
+  const { createSessionManager } = await import('@x/session-core')
+  const cycle = createSessionManager({ secret }).begin({ cookieHeader: undefined })
+  ;(await cycle.load()).set('n', 1)
+  const [header] = (await cycle.commit()).setCookie
+  return Buffer.byteLength(header.split(';')[0])
+}
+
 meta.loadavgAtEnd = loadavg().map((v) => Math.round(v * 100) / 100)
 meta.seconds = Math.round((performance.now() - started) / 100) / 10
 meta.pinned = pinning.enabled
@@ -556,7 +568,7 @@ meta.warmupLabel =
 meta.phaseSeconds = Object.fromEntries(Object.entries(phase).map(([k, v]) => [k, Math.round(v * 10) / 10]))
 const shown = args['no-http'] ? [] : selected
 summarize(shown)
-const goalList = goals(shown, crypto)
+const goalList = goals(shown, crypto, await oneNumberCookie())
 
 if (!redis.ok) meta.redisSkipped = redis.reason
 if (!postgres.ok) meta.postgresSkipped = postgres.reason

@@ -130,8 +130,16 @@ export function markdownTable(scenarios) {
 }
 
 /** The speed goals, each measured in this run. Reported, never asserted. */
-export function goals(scenarios, crypto) {
+export function goals(scenarios, crypto, cookieBytes) {
   const out = []
+  if (cookieBytes !== undefined)
+    out.push({
+      goal: 'cookie of a one-number session ≤ 250 B (name + value)',
+      where: 'cookie store, default options',
+      measured: `${cookieBytes} B`,
+      target: '≤ 250 B',
+      met: cookieBytes <= 250,
+    })
   const find = (fw, lib, store, kind) =>
     scenarios.find(
       (s) =>
@@ -199,9 +207,23 @@ export function goals(scenarios, crypto) {
           0.95 * cookieRead.ratio,
         ),
       )
-    const nearRead = find(fw, 'x-session', 'redis-near', 'read')
-    if (nearRead?.ratio !== undefined)
-      out.push(goal('Redis read (near cache) ≥ 0.80 of bare', nearRead.frameworkLabel, nearRead.ratio, 0.8))
+    // Judged with and without `strict`: a strict read waits for a PING to Redis, so it is bound by
+    // that round trip; without it, by nothing but this process (the window is measured apart).
+    for (const [store, label] of [
+      ['redis-near', 'strict'],
+      ['redis-near-loose', 'strict: false'],
+    ]) {
+      const nearRead = find(fw, 'x-session', store, 'read')
+      if (nearRead?.ratio !== undefined)
+        out.push(
+          goal(
+            `Redis read (near cache, ${label}) ≥ 0.80 of bare`,
+            nearRead.frameworkLabel,
+            nearRead.ratio,
+            0.8,
+          ),
+        )
+    }
     // Parallel writes of one session: no more server CPU than the peer on the same Redis, p99
     // within 1.5 times the peer's, and no failed request.
     const mine = find(fw, 'x-session', 'redis', 'contention')
