@@ -482,6 +482,30 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
     }
   })
 
+  it('many stores on one client share one listener on it, and all stop tracking when it ends', async () => {
+    const client = createClient({ url: REDIS_URL })
+    await client.connect()
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', onWarning)
+    try {
+      const before = await trackerIds()
+      const listeners = client.listenerCount('end')
+      for (let i = 0; i < 12; i++) await cachedStore({ client, prefix: `${prefix}many:${i}:` })
+      expect([...(await trackerIds())].filter((id) => !before.has(id))).toHaveLength(12)
+      expect(client.listenerCount('end') - listeners).toBe(1)
+      await client.close()
+      for (let i = 0; i < 100 && [...(await trackerIds())].some((id) => !before.has(id)); i++)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      expect([...(await trackerIds())].filter((id) => !before.has(id))).toEqual([])
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(warnings).not.toContain('MaxListenersExceededWarning')
+    } finally {
+      process.off('warning', onWarning)
+      if (client.isOpen) await client.close()
+    }
+  })
+
   it('refuses a bad option or a Cluster client with INVALID_OPTION, at construction', () => {
     const codes = (options: Partial<RedisStoreOptions>) => {
       try {

@@ -239,6 +239,29 @@ interface NodeRedisConnection {
   destroy(): void
 }
 
+/** What to do when each app client ends for good: one 'end' listener per client, whatever the count of stores. */
+const endListeners = new WeakMap<object, Array<() => void>>()
+
+/**
+ * Calls `listener` once `client` emits 'end'. An app may make a store per prefix on one client:
+ * a listener each would pass Node's limit of 10 and print a MaxListenersExceededWarning.
+ */
+function onClientEnd(client: Emitter, listener: () => void): void {
+  if (typeof client.once !== 'function') return
+  let listeners = endListeners.get(client)
+  if (!listeners) {
+    const all: Array<() => void> = []
+    listeners = all
+    endListeners.set(client, all)
+    client.once('end', () => {
+      // A client connected again afterwards is met afresh by the stores made from then on.
+      endListeners.delete(client)
+      for (const end of all) end()
+    })
+  }
+  listeners.push(listener)
+}
+
 function sourceOf(client: unknown): Source {
   const c = client as Partial<IoRedisDuplicable & NodeRedisDuplicable & { defineCommand: unknown }> | null
   if (c?.isCluster === true || (c && 'masters' in c)) {
@@ -253,9 +276,7 @@ function sourceOf(client: unknown): Source {
       '@x/session-redis: `nearCache` needs a client with `duplicate()` (node-redis v5 createClient, or an ioredis Redis) to open its tracking connection',
     )
   }
-  const onEnd = (listener: () => void) => {
-    if (typeof c.once === 'function') c.once('end', listener)
-  }
+  const onEnd = (listener: () => void) => onClientEnd(c, listener)
   if (typeof c.defineCommand === 'function') {
     const io = c as IoRedisDuplicable
     return {
