@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { beforeAll, describe } from 'vitest'
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe } from 'vitest'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const isCI = process.env.CI === 'true'
@@ -103,6 +104,39 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     admin.disconnect()
   }
+}
+
+/** The clients a test file shares, connected before its tests and closed after them. */
+export interface SharedClients {
+  nodeRedis: ReturnType<typeof createClient>
+  ioredis: Redis
+  /** For what the store under test must not do itself: writing behind its back, CLIENT KILL. */
+  admin: Redis
+}
+
+/**
+ * Connects a node-redis and an ioredis client and an admin connection to `REDIS_URL` before the
+ * enclosing suite's tests, and after them deletes every key under `prefix` and closes all three.
+ * The object is filled in by `beforeAll`: read its fields inside tests, not at collection time.
+ */
+export function sharedClients(prefix: string): SharedClients {
+  const clients = {} as SharedClients
+  beforeAll(async () => {
+    clients.nodeRedis = createClient({ url: REDIS_URL })
+    clients.nodeRedis.on('error', () => {})
+    await clients.nodeRedis.connect()
+    clients.ioredis = new Redis(REDIS_URL, { lazyConnect: true })
+    await clients.ioredis.connect()
+    clients.admin = new Redis(REDIS_URL, { lazyConnect: true })
+    await clients.admin.connect()
+  })
+  afterAll(async () => {
+    if (clients.admin) await deleteKeys(REDIS_URL, prefix)
+    await clients.nodeRedis?.close()
+    clients.ioredis?.disconnect()
+    clients.admin?.disconnect()
+  })
+  return clients
 }
 
 export function sleep(ms: number): Promise<void> {

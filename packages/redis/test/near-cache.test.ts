@@ -1,9 +1,9 @@
 import { describeStoreConformance, testId } from '@x/session-conformance-tests'
 import { createSessionManager, SessionError, type SessionStore, type StoredSession } from '@x/session-core'
 import { createTestClock } from '@x/session-core/testing'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { createClient } from 'redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   type RedisSessionStore,
   type RedisStoreEvent,
@@ -11,7 +11,7 @@ import {
   redisStore,
 } from '../src/index.js'
 import { TRACKING_CLIENT_NAME } from '../src/internal/tracking.js'
-import { deleteKeys, describeWith, probe, REDIS_URL, uniquePrefix, within } from './helpers.js'
+import { describeWith, probe, REDIS_URL, sharedClients, uniquePrefix, within } from './helpers.js'
 
 const shared = await probe()
 const prefix = uniquePrefix('near')
@@ -130,28 +130,10 @@ function record(data: Record<string, unknown>, user?: string): StoredSession {
 }
 
 describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
-  let nodeRedis: ReturnType<typeof createClient>
-  let ioredis: Redis
-  let admin: Redis
-
-  beforeAll(async () => {
-    nodeRedis = createClient({ url: REDIS_URL })
-    nodeRedis.on('error', () => {})
-    await nodeRedis.connect()
-    ioredis = new Redis(REDIS_URL, { lazyConnect: true })
-    await ioredis.connect()
-    admin = new Redis(REDIS_URL, { lazyConnect: true })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    if (admin) await deleteKeys(REDIS_URL, prefix)
-    await nodeRedis?.close()
-    ioredis?.disconnect()
-    admin?.disconnect()
-  })
+  const clients = sharedClients(prefix)
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
-    const client = () => (kind === 'node-redis' ? nodeRedis : ioredis)
+    const client = () => (kind === 'node-redis' ? clients.nodeRedis : clients.ioredis)
     let n = 0
     describeStoreConformance({
       name: `redis with a near cache (${kind})`,
@@ -194,7 +176,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
         await store.get(ID(1))
         gates.invalidations.closed = true
-        await admin.hset(key(ID(1)), '"n"', '2')
+        await clients.admin.hset(key(ID(1)), '"n"', '2')
         // Held back, the invalidation has not arrived: the copy is still served.
         expect((await store.get(ID(1)))?.data).toEqual({ n: 1 })
         gates.invalidations.open()
@@ -278,11 +260,11 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         await store.set(ID(1), record({ n: 1 }), { ttl: 60 })
         await store.get(ID(1))
         const lost = next('lost')
-        await admin.client('KILL', 'ID', mine[0]!)
+        await clients.admin.client('KILL', 'ID', mine[0]!)
         await lost
         const back = next('tracking')
         // Written while no invalidation can reach this process.
-        await admin.hset(key(ID(1)), '"n"', '2')
+        await clients.admin.hset(key(ID(1)), '"n"', '2')
         expect((await store.get(ID(1)))?.data).toEqual({ n: 2 })
         await back
         expect((await store.get(ID(1)))?.data).toEqual({ n: 2 })
@@ -301,7 +283,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
           // A slow network: the tracking connection's invalidations and answers held, in order.
           gates.pings = gates.invalidations
           gates.invalidations.closed = true
-          await admin.hset(key(ID(1)), '"n"', '2')
+          await clients.admin.hset(key(ID(1)), '"n"', '2')
           for (let i = 0; i < 200 && gates.invalidations.waiting === 0; i++)
             await new Promise((r) => setTimeout(r, 10))
           expect(gates.invalidations.waiting).toBe(1)
@@ -342,7 +324,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         expect((await store.get(ID(1)))?.data).toEqual({ n: 2 })
         gates.invalidations.open()
         await held(1)
-        await admin.hset(key(ID(1)), '"n"', '3')
+        await clients.admin.hset(key(ID(1)), '"n"', '3')
         await waitForData(store, ID(1), { n: 3 })
         await held(1)
         expect(store.peek(ID(1))?.data).toEqual({ n: 3 })
@@ -426,7 +408,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
         const first = store.get(ID(1))
         for (let i = 0; i < 200 && gates.invalidations.waiting === 0; i++)
           await new Promise((r) => setTimeout(r, 5))
-        await admin.hset(key(ID(1)), '"n"', '2')
+        await clients.admin.hset(key(ID(1)), '"n"', '2')
         for (let i = 0; i < 200 && gates.invalidations.waiting < 2; i++)
           await new Promise((r) => setTimeout(r, 5))
         expect(gates.invalidations.waiting).toBe(2)
@@ -475,7 +457,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
       const { store } = await cachedStore({ client: resp3, prefix: p })
       await store.set(ID(9), record({ n: 1 }), { ttl: 60 })
       await store.get(ID(9))
-      await admin.hset(`${p}{${ID(9)}}`, '"n"', '2')
+      await clients.admin.hset(`${p}{${ID(9)}}`, '"n"', '2')
       await waitForData(store, ID(9), { n: 2 })
     } finally {
       await resp3.close()
@@ -509,7 +491,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
   it('refuses a bad option or a Cluster client with INVALID_OPTION, at construction', () => {
     const codes = (options: Partial<RedisStoreOptions>) => {
       try {
-        redisStore({ client: ioredis, ...options })
+        redisStore({ client: clients.ioredis, ...options })
         return 'none'
       } catch (error) {
         return SessionError.is(error) ? error.code : String(error)
@@ -524,7 +506,7 @@ describeWith(`redisStore({ nearCache }) on ${REDIS_URL}`, shared, () => {
 
   /** The ids of the tracking connections open now, on the shared Redis. */
   async function trackerIds(): Promise<Set<string>> {
-    const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+    const list = String(await clients.admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
     const ids = new Set<string>()
     for (const line of list.split('\n')) {
       const id = /\bid=(\d+)/.exec(line)?.[1]

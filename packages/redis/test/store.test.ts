@@ -1,11 +1,9 @@
 import { describeStoreConformance, testId } from '@x/session-conformance-tests'
 import { createSessionManager, type SessionEvent, type StoredSession } from '@x/session-core'
 import { createTestClock } from '@x/session-core/testing'
-import { Redis } from 'ioredis'
-import { createClient } from 'redis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { type RedisStoreEvent, redisStore } from '../src/index.js'
-import { deleteKeys, describeWith, probe, REDIS_URL, uniquePrefix } from './helpers.js'
+import { describeWith, probe, REDIS_URL, sharedClients, uniquePrefix } from './helpers.js'
 
 const shared = await probe()
 const prefix = uniquePrefix('store')
@@ -17,37 +15,19 @@ function record(data: Record<string, unknown>, version = 1, user?: string): Stor
 }
 
 describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
-  let nodeRedis: ReturnType<typeof createClient>
-  let ioredis: Redis
-  let admin: Redis
-
-  beforeAll(async () => {
-    nodeRedis = createClient({ url: REDIS_URL })
-    nodeRedis.on('error', () => {})
-    await nodeRedis.connect()
-    ioredis = new Redis(REDIS_URL, { lazyConnect: true })
-    await ioredis.connect()
-    admin = new Redis(REDIS_URL, { lazyConnect: true })
-    await admin.connect()
-  })
-  afterAll(async () => {
-    if (admin) await deleteKeys(REDIS_URL, prefix)
-    await nodeRedis?.close()
-    ioredis?.disconnect()
-    admin?.disconnect()
-  })
+  const clients = sharedClients(prefix)
 
   describeStoreConformance({
     name: 'redis (node-redis)',
     realTime: true,
-    create: () => redisStore({ client: nodeRedis, prefix: `${prefix}node:` }),
-    namespaced: (namespace) => redisStore({ client: nodeRedis, prefix: `${prefix}${namespace}:` }),
+    create: () => redisStore({ client: clients.nodeRedis, prefix: `${prefix}node:` }),
+    namespaced: (namespace) => redisStore({ client: clients.nodeRedis, prefix: `${prefix}${namespace}:` }),
   })
   describeStoreConformance({
     name: 'redis (ioredis)',
     realTime: true,
-    create: () => redisStore({ client: ioredis, prefix: `${prefix}io:` }),
-    namespaced: (namespace) => redisStore({ client: ioredis, prefix: `${prefix}${namespace}:` }),
+    create: () => redisStore({ client: clients.ioredis, prefix: `${prefix}io:` }),
+    namespaced: (namespace) => redisStore({ client: clients.ioredis, prefix: `${prefix}${namespace}:` }),
   })
 
   for (const kind of ['node-redis', 'ioredis'] as const) {
@@ -56,7 +36,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
       const events: RedisStoreEvent[] = []
       const store = () =>
         redisStore({
-          client: kind === 'node-redis' ? nodeRedis : ioredis,
+          client: kind === 'node-redis' ? clients.nodeRedis : clients.ioredis,
           prefix: p,
           onEvent: (e) => events.push(e),
         })
@@ -65,27 +45,27 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
       it('S8: a session is one hash at <prefix>{<id>}; its user index is at <prefix>user:{<base64url user>}', async () => {
         const id = testId()
         await store().set(id, record({ a: 1 }, 1, 'ada'), { ttl: 60 })
-        expect(await admin.type(`${p}{${id}}`)).toBe('hash')
+        expect(await clients.admin.type(`${p}{${id}}`)).toBe('hash')
         // Each top-level key is a field named by its JSON, holding its value's JSON.
-        expect(await admin.hgetall(`${p}{${id}}`)).toMatchObject({ '"a"': '1', v: '1', u: 'ada' })
-        expect(await admin.type(userKey('ada'))).toBe('zset')
-        expect(await admin.zrange(userKey('ada'), 0, -1)).toContain(id)
+        expect(await clients.admin.hgetall(`${p}{${id}}`)).toMatchObject({ '"a"': '1', v: '1', u: 'ada' })
+        expect(await clients.admin.type(userKey('ada'))).toBe('zset')
+        expect(await clients.admin.zrange(userKey('ada'), 0, -1)).toContain(id)
         // Nothing outside the prefix.
-        expect(await admin.exists(`{${id}}`, `sess:{${id}}`)).toBe(0)
+        expect(await clients.admin.exists(`{${id}}`, `sess:{${id}}`)).toBe(0)
       })
 
       it('S2: the Redis ttl is the ttl given (seconds); touch sets a new one and leaves the data field alone', async () => {
         const id = testId()
         const s = store()
         await s.set(id, record({ a: 1 }), { ttl: 60 })
-        const pttl = await admin.pttl(`${p}{${id}}`)
+        const pttl = await clients.admin.pttl(`${p}{${id}}`)
         expect(pttl).toBeGreaterThan(59_000)
         expect(pttl).toBeLessThanOrEqual(60_000)
-        const before = await admin.hget(`${p}{${id}}`, '"a"')
+        const before = await clients.admin.hget(`${p}{${id}}`, '"a"')
         await s.touch(id, 120, 42)
-        expect(await admin.pttl(`${p}{${id}}`)).toBeGreaterThan(119_000)
-        expect(await admin.hget(`${p}{${id}}`, '"a"')).toBe(before)
-        expect(await admin.hget(`${p}{${id}}`, 'r')).toBe('42')
+        expect(await clients.admin.pttl(`${p}{${id}}`)).toBeGreaterThan(119_000)
+        expect(await clients.admin.hget(`${p}{${id}}`, '"a"')).toBe(before)
+        expect(await clients.admin.hget(`${p}{${id}}`, 'r')).toBe('42')
       })
 
       it('S6: the user index outlives every session it lists, also when touch extends one', async () => {
@@ -94,10 +74,10 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         const s = store()
         await s.set(id, record({}, 1, user), { ttl: 60 })
         await s.touch(id, 7200, 1)
-        const session = await admin.pttl(`${p}{${id}}`)
+        const session = await clients.admin.pttl(`${p}{${id}}`)
         expect(session).toBeGreaterThan(7_199_000)
-        expect(await admin.pttl(userKey(user))).toBeGreaterThan(session)
-        expect(Number(await admin.zscore(userKey(user), id))).toBeGreaterThan(Date.now() + session)
+        expect(await clients.admin.pttl(userKey(user))).toBeGreaterThan(session)
+        expect(Number(await clients.admin.zscore(userKey(user), id))).toBeGreaterThan(Date.now() + session)
         expect(await s.listByUser(user)).toEqual([id])
       })
 
@@ -135,7 +115,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         for (const [user, id] of ids) await s.set(id, record({ user }, 1, user), { ttl: 60 })
         for (const [user, id] of ids) {
           expect(await s.listByUser(user)).toEqual([id])
-          expect(await admin.exists(userKey(user))).toBe(1)
+          expect(await clients.admin.exists(userKey(user))).toBe(1)
         }
         expect(await s.deleteByUser('a*')).toBe(1)
         expect(await s.listByUser('a')).toEqual([ids.get('a')])
@@ -149,7 +129,11 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
 
       it('S2: with a clock, a record expires by it too, for tests that move time (the adapter suite)', async () => {
         const clock = createTestClock(Date.now())
-        const s = redisStore({ client: kind === 'node-redis' ? nodeRedis : ioredis, prefix: p, clock })
+        const s = redisStore({
+          client: kind === 'node-redis' ? clients.nodeRedis : clients.ioredis,
+          prefix: p,
+          clock,
+        })
         const [id, bound] = [testId(), testId()]
         const user = `clocked-${testId()}`
         await s.set(id, record({ a: 1 }), { ttl: 60 })
@@ -159,7 +143,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         await s.touch(id, 60, 2)
         clock.advance(61)
         // Past its expiry by the clock, though Redis still holds it: gone, and not revived by touch.
-        expect(await admin.exists(`${p}{${id}}`)).toBe(1)
+        expect(await clients.admin.exists(`${p}{${id}}`)).toBe(1)
         expect(await s.get(id)).toBeUndefined()
         await s.touch(id, 60, 3)
         expect(await s.get(id)).toBeUndefined()
@@ -173,10 +157,10 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
 
       it('S3: an unconditional set writes whatever was there; a conditional one never overwrites a foreign key', async () => {
         const id = testId()
-        await admin.set(`${p}{${id}}`, 'not a hash')
+        await clients.admin.set(`${p}{${id}}`, 'not a hash')
         const s = store()
         expect(await s.set(id, record({ a: 1 }, 1), { ttl: 60, expectVersion: 0 })).toBe('conflict')
-        expect(await admin.get(`${p}{${id}}`)).toBe('not a hash')
+        expect(await clients.admin.get(`${p}{${id}}`)).toBe('not a hash')
         expect(await s.set(id, record({ a: 2 }, 5), { ttl: 60 })).toBe('ok')
         expect(await s.get(id)).toMatchObject({ data: { a: 2 }, version: 5 })
       })
@@ -184,13 +168,13 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
       it('a corrupt record reads as missing, is reported without its id, and is left in place', async () => {
         const s = store()
         const cases: [string, (key: string) => Promise<unknown>][] = [
-          ['bad-data', (key) => admin.hset(key, { '"a"': 'not json{', c: 1, r: 1, v: 1 })],
-          ['bad-data', (key) => admin.hset(key, { '"a': '1', c: 1, r: 1, v: 1 })],
-          ['bad-data', (key) => admin.hset(key, { '"a"': '', c: 1, r: 1, v: 1 })],
-          ['bad-fields', (key) => admin.hset(key, { '"a"': '1', c: 1, r: 'soon', v: 1 })],
-          ['bad-fields', (key) => admin.hset(key, { '"a"': '1' })],
-          ['wrong-type', (key) => admin.set(key, '{"data":{}}')],
-          ['wrong-type', (key) => admin.rpush(key, 'x')],
+          ['bad-data', (key) => clients.admin.hset(key, { '"a"': 'not json{', c: 1, r: 1, v: 1 })],
+          ['bad-data', (key) => clients.admin.hset(key, { '"a': '1', c: 1, r: 1, v: 1 })],
+          ['bad-data', (key) => clients.admin.hset(key, { '"a"': '', c: 1, r: 1, v: 1 })],
+          ['bad-fields', (key) => clients.admin.hset(key, { '"a"': '1', c: 1, r: 'soon', v: 1 })],
+          ['bad-fields', (key) => clients.admin.hset(key, { '"a"': '1' })],
+          ['wrong-type', (key) => clients.admin.set(key, '{"data":{}}')],
+          ['wrong-type', (key) => clients.admin.rpush(key, 'x')],
         ]
         for (const [reason, write] of cases) {
           const id = testId()
@@ -199,7 +183,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
           expect(await s.get(id)).toBeUndefined()
           expect(events).toEqual([{ type: 'corrupt', reason }])
           expect(JSON.stringify(events)).not.toContain(id)
-          expect(await admin.exists(`${p}{${id}}`)).toBe(1)
+          expect(await clients.admin.exists(`${p}{${id}}`)).toBe(1)
           // touch neither repairs nor fails on it.
           await s.touch(id, 60, 1)
         }
@@ -231,7 +215,7 @@ describeWith(`redisStore on ${REDIS_URL}`, shared, () => {
         const other = await login(`bob-${testId()}`)
         expect((await manager.listUserSessions(user)).sort()).toEqual([a.id, b.id].sort())
 
-        await admin.hset(`${p}{${a.id}}`, '"name"', 'garbage')
+        await clients.admin.hset(`${p}{${a.id}}`, '"name"', 'garbage')
         const corrupt = await manager.begin({ cookieHeader: a.cookie }).load()
         expect(corrupt.isNew).toBe(true)
         expect(engineEvents).toContainEqual({ type: 'invalid', reason: 'not-found', cookie: 'session' })
