@@ -20,7 +20,7 @@ import autocannon from 'autocannon'
 import { seed, verify } from './lib/http.mjs'
 import { processCpuSeconds, runNodeScript, setupPinning, startServer } from './lib/procs.mjs'
 import { summarizeProfile } from './lib/profile.mjs'
-import { goals, KIND_LABEL, renderMarkdown, summarize, svgChart, updateReadme } from './lib/report.mjs'
+import { fullMarkdown, goals, KIND_LABEL, publishFullRun, summarize, svgChart } from './lib/report.mjs'
 
 const benchDir = fileURLToPath(new URL('.', import.meta.url))
 const { values: args } = parseArgs({
@@ -581,7 +581,7 @@ const report = {
   soak,
   growth,
 }
-const markdown = growth ? `${renderMarkdown(report)}\n\n${growth.markdown}` : renderMarkdown(report)
+const markdown = fullMarkdown(report)
 
 log(`\n${markdown}`)
 const resultsDir = join(benchDir, 'results')
@@ -590,15 +590,13 @@ const partial = filter || args['no-http'] || args['no-crypto'] || args['no-soak'
 const base = partial ? 'partial' : quick ? 'quick' : 'latest'
 writeFileSync(join(resultsDir, `${base}.md`), `${markdown}\n`)
 writeFileSync(join(resultsDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`)
-if (shown.some((s) => s.ratio !== undefined)) {
-  writeFileSync(
-    join(resultsDir, `${base}.svg`),
-    svgChart(shown, `@x/session bench, ${meta.date.slice(0, 10)} (${mode})`),
-  )
-}
+const svg = shown.some((s) => s.ratio !== undefined)
+  ? svgChart(shown, `@x/session bench, ${meta.date.slice(0, 10)} (${mode})`)
+  : undefined
+if (svg !== undefined) writeFileSync(join(resultsDir, `${base}.svg`), svg)
 log(`\nwrote results/${base}.md, results/${base}.json${shown.length ? `, results/${base}.svg` : ''}`)
-if (mode === 'full' && !partial && updateReadme(join(benchDir, 'README.md'), markdown)) {
-  log('updated the latest full run in README.md')
+if (mode === 'full' && !partial) {
+  for (const file of publishFullRun(benchDir, markdown)) log(`updated the latest full run in ${file}`)
 }
 log(`total ${fmtTime(meta.seconds)}${failed ? ': SOME SCENARIOS FAILED (see above)' : ''}`)
 process.exit(failed ? 1 : 0)

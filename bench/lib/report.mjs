@@ -1,6 +1,7 @@
 /** Turning runs into the table, the goals, the crypto and soak tables, and the SVG chart. */
 
 import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 export const KIND_LABEL = {
   bare: 'bare (no session middleware)',
@@ -450,6 +451,23 @@ export function renderMarkdown({ meta, scenarios, goals: goalList, crypto, soak 
 }
 
 /** The README shows the latest full run between its markers; true when it was updated. */
+/** The whole markdown of a run: the tables, then how cost grows when the run measured it. */
+export function fullMarkdown(report) {
+  const markdown = renderMarkdown(report)
+  return report.growth?.markdown ? `${markdown}\n\n${report.growth.markdown}` : markdown
+}
+
+/**
+ * Puts a full run where readers find it: the bench README and the docs site's benchmark page (the
+ * section between the markers; the site copies the chart itself when it is built). Returns the
+ * files it updated.
+ */
+export function publishFullRun(benchDir, markdown) {
+  return [join(benchDir, 'README.md'), join(benchDir, '..', 'docs', 'benchmark.md')].filter((file) =>
+    updateReadme(file, markdown),
+  )
+}
+
 export function updateReadme(file, markdown) {
   let text
   try {
