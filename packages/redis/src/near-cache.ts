@@ -202,6 +202,11 @@ export class NearCache {
     this.#epoch++
   }
 
+  /** Whether a copy is served only after a PING (`nearCache.strict`). */
+  get strict(): boolean {
+    return this.#strict
+  }
+
   /** Copies held now (for tests and telemetry). */
   get size(): number {
     return this.#entries.size

@@ -75,7 +75,10 @@ export const redisStoreDefaults = Object.freeze({
  * A `SessionStore` with the per-user index and `apply`: everything `createSessionManager({ store })`
  * can use.
  */
-export type RedisSessionStore = Required<Omit<SessionStore, 'unsupported'>> & PeekableStore
+export type RedisSessionStore = Required<Omit<SessionStore, 'unsupported'>> & {
+  /** Present with `nearCache: { strict: false }` only: see `PeekableStore`. */
+  peek?: PeekableStore['peek']
+}
 
 /** Attempts of a save or touch: the first, and one more after extending the user's index. */
 const INDEX_ATTEMPTS = 2
@@ -162,19 +165,6 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       const loaded = await (cache ? cache.get(id, load) : load(id))
       if (!loaded || loaded.expiresAt <= clock()) return undefined
       return storedSession(loaded) ?? corrupt('bad-data')
-    },
-
-    // With `nearCache: { strict: false }`, a copy held here is answered in the request's own tick,
-    // as the memory store answers: parsed once per copy and frozen, not parsed per read. The
-    // engine then loads the session with no promise; everything else goes through `get`.
-    peek(id) {
-      const entry = cache?.peek(id)
-      if (entry === undefined) return undefined
-      if (entry.shared === undefined) {
-        const record = storedSession(entry.record)
-        entry.shared = record ? freezeRecord(record) : null
-      }
-      return entry.shared ?? undefined
     },
 
     async set(id, session, opts: StoreSetOptions) {
@@ -298,7 +288,23 @@ export function redisStore(options: RedisStoreOptions): RedisSessionStore {
       return (await owned(user, true)).length
     },
   }
-  return cache ? dropOnWrite(store, cache) : store
+  if (!cache) return store
+  // With `nearCache: { strict: false }`, a copy held here is answered in the request's own tick,
+  // as the memory store answers: parsed once per copy and frozen, not parsed per read. The engine
+  // then loads the session with no promise; everything else goes through `get`. Other stores have
+  // no `peek`, so their requests make no call that could only answer `undefined`.
+  if (!cache.strict) {
+    store.peek = (id) => {
+      const entry = cache.peek(id)
+      if (entry === undefined) return undefined
+      if (entry.shared === undefined) {
+        const record = storedSession(entry.record)
+        entry.shared = record ? freezeRecord(record) : null
+      }
+      return entry.shared ?? undefined
+    }
+  }
+  return dropOnWrite(store, cache)
 
   /** The ids the user's index names that are live and still bound to `user` (deleted, if asked). */
   async function owned(user: string, remove: boolean): Promise<string[]> {
